@@ -108,6 +108,8 @@ export const configSchema = z.object({
     .object({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'), pretty: z.boolean().default(false) })
     .default({ level: 'info', pretty: false }),
   templates: z.object({ dir: z.string().optional() }).default({}),
+  /** Key of the HMAC in our Message-IDs (so strangers cannot guess them); derived from config if unset. */
+  notify: z.object({ message_id_secret: z.string().optional() }).default({}),
   trust: z.object({ authserv_id: z.array(z.string()).default([]) }).default({ authserv_id: [] }),
   dns: z.object({ servers: z.array(z.string()).default([]) }).default({ servers: [] }),
   rate_limit: z
@@ -157,6 +159,7 @@ const ENV_OVERRIDES: [string, string[]][] = [
   ['SECDESK_ADDRESS', ['address']],
   ['SECDESK_LOG_LEVEL', ['log', 'level']],
   ['SECDESK_PGP_PASSPHRASE', ['pgp', 'passphrase']],
+  ['SECDESK_MESSAGE_ID_SECRET', ['notify', 'message_id_secret']],
 ];
 
 /** `<key>_file` entries whose file content replaces `<key>`. */
@@ -167,6 +170,7 @@ const FILE_SECRETS: string[][] = [
   ['imap', 'password'],
   ['smtp', 'password'],
   ['redis', 'password'],
+  ['notify', 'message_id_secret'],
 ];
 
 type Obj = Record<string, unknown>;

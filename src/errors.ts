@@ -43,7 +43,9 @@ export class NotFoundError extends PermanentError {
 
 /** One place that turns whatever was thrown into an Error with a code. */
 export function coerceError(e: unknown): Error & { code?: string; retryable?: boolean } {
-  if (e instanceof Error) return e as Error & { code?: string };
+  // `instanceof Error` is false for errors made in another realm (Node core errors inside jest's VM),
+  // so anything error-shaped is taken as it is rather than wrapped and stripped of its code.
+  if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) return e as Error & { code?: string };
   if (typeof e === 'string') return new Error(e);
   try {
     return new Error(JSON.stringify(e));
