@@ -1,20 +1,28 @@
 /**
  * Makes every PGP fixture in test/fixtures/pgp/ with real gpg, in a throwaway GNUPGHOME.
  *
- *   npx tsc -p tsconfig.build.json && node dist/scripts/make-pgp-fixtures.js [outDir]
+ *   npx tsc -p tsconfig.build.json && node dist/scripts/make-pgp-fixtures.js [outDir] [--only a.eml,b.asc]
  *
  * The output is committed, so tests do not pay for key generation. Keys never expire (fixtures must
  * keep working); the team key has a passphrase (in team.pass), the others have none. MIME around
  * gpg's output is built with nodemailer's MailComposer, laid out the way mutt/Thunderbird do it.
+ *
+ * `--only` adds fixtures without touching the committed ones: keys that already exist in outDir are
+ * imported instead of generated (so new messages are made with the same keys the tests know), only
+ * the named files are written, and new fingerprints are merged into fingerprints.json.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildEntity, buildPgpMimeEncrypted, buildPgpMimeSigned } from '../src/pgp/pgp-mime';
 
 const TEAM_PASS = 'correct horse battery staple';
-const outDir = path.resolve(process.argv[2] ?? path.join(__dirname, '..', '..', 'test', 'fixtures', 'pgp'));
+const cliArgs = process.argv.slice(2);
+const onlyAt = cliArgs.indexOf('--only');
+const only = onlyAt >= 0 ? new Set((cliArgs[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
+const positional = cliArgs.filter((a, i) => a !== '--only' && (onlyAt < 0 || i !== onlyAt + 1));
+const outDir = path.resolve(positional[0] ?? path.join(__dirname, '..', '..', 'test', 'fixtures', 'pgp'));
 const home = mkdtempSync(path.join(tmpdir(), 'secdesk-gpg-'));
 
 function gpg(args: string[], input?: string | Buffer): Buffer {
@@ -33,19 +41,39 @@ interface Who {
   pass: string;
 }
 
-function genKey(name: string, uid: string, address: string, pass: string, algo: 'default' | 'rsa3072'): Who {
-  const passArgs = ['--pinentry-mode', 'loopback', '--passphrase', pass];
-  // NOTES.md: "default default" makes an encryption subkey; an explicit algorithm does not, so add one.
-  gpg([...passArgs, '--quick-gen-key', uid, algo, algo === 'default' ? 'default' : 'sign', 'never']);
+function fingerprintByUid(uid: string): string {
   const colons = gpg(['--with-colons', '--list-secret-keys', `=${uid}`]).toString();
   const fpr = /^fpr:+([0-9A-F]{40}):/m.exec(colons)?.[1];
   if (!fpr) throw new Error(`no fingerprint for ${uid}`);
+  return fpr;
+}
+
+function genKey(name: string, uid: string, address: string, pass: string, algo: 'default' | 'rsa3072'): Who {
+  const passArgs = ['--pinentry-mode', 'loopback', '--passphrase', pass];
+  const existing = path.join(outDir, `${name}.sec.asc`);
+  if (only && existsSync(existing)) {
+    gpg([...passArgs, '--import', existing]);
+    return { name, uid, address, fpr: fingerprintByUid(uid), pass };
+  }
+  // NOTES.md: "default default" makes an encryption subkey; an explicit algorithm does not, so add one.
+  gpg([...passArgs, '--quick-gen-key', uid, algo, algo === 'default' ? 'default' : 'sign', 'never']);
+  const fpr = fingerprintByUid(uid);
   if (algo !== 'default') gpg([...passArgs, '--quick-add-key', fpr, algo, 'encr', 'never']);
   return { name, uid, address, fpr, pass };
 }
 
 function write(name: string, data: string | Buffer): void {
+  if (only && !only.has(name)) return;
   writeFileSync(path.join(outDir, name), data);
+}
+
+/** fingerprints.json: rewritten in a full run, merged (existing entries kept) with `--only`. */
+function writeFingerprints(keys: Who[]): void {
+  const file = path.join(outDir, 'fingerprints.json');
+  const old = only && existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const written = keys.filter((w) => !only || only.has(`${w.name}.pub.asc`) || w.name in old);
+  const merged = { ...Object.fromEntries(written.map((w) => [w.name, w.fpr])), ...old };
+  writeFileSync(file, `${JSON.stringify(merged, null, 2)}\n`);
 }
 
 const signArgs = (w: Who): string[] => ['--pinentry-mode', 'loopback', '--passphrase', w.pass, '--local-user', w.fpr];
@@ -74,13 +102,16 @@ async function main(): Promise<void> {
   const maintainer = genKey('maintainer', 'Alice Maintainer <alice@example.test>', 'alice@example.test', '', 'default');
   const unknown = genKey('unknown', 'Mallory <mallory@elsewhere.test>', 'mallory@elsewhere.test', '', 'default');
   const other = genKey('other', 'Other Project Security <security@other.test>', 'security@other.test', '', 'default');
+  // Rita's second key (same address, a different key): what key pinning must flag, not adopt.
+  const reporterNew = genKey('reporter-new', 'Rita Reporter (2026) <rita@reporter.test>', 'rita@reporter.test', '', 'default');
+  const everyone = [team, teamOld, reporter, maintainer, unknown, other, reporterNew];
 
-  for (const w of [team, teamOld, reporter, maintainer, unknown, other]) {
+  for (const w of everyone) {
     write(`${w.name}.pub.asc`, gpg(['--armor', '--export', w.fpr]));
     write(`${w.name}.sec.asc`, gpg(['--armor', '--pinentry-mode', 'loopback', '--passphrase', w.pass, '--export-secret-keys', w.fpr]));
   }
   write('team.pass', `${TEAM_PASS}\n`);
-  write('fingerprints.json', `${JSON.stringify(Object.fromEntries([team, teamOld, reporter, maintainer, unknown, other].map((w) => [w.name, w.fpr])), null, 2)}\n`);
+  writeFingerprints(everyone);
 
   const date = new Date('2026-03-02T10:00:00Z');
   const head = (from: Who, subject: string, id: string) => ({
@@ -171,6 +202,17 @@ async function main(): Promise<void> {
       ),
     );
   }
+  // 12b. A different key for the same address attached to a mail signed by it (a pinned key exists).
+  {
+    const signedText = gpg(['--clearsign', ...signArgs(reporterNew)], Buffer.from('Open redirect in /login?next=, here is my new key.\n')).toString();
+    const key = gpg(['--armor', '--export', reporterNew.fpr]).toString();
+    write(
+      'attached-new-key.eml',
+      await buildEntity(
+        { ...head(reporter, 'Report with my new key', 'ak2'), text: signedText, attachments: [{ filename: 'OpenPGP_0x' + reporterNew.fpr.slice(-16) + '.asc', content: key, contentType: 'application/pgp-keys' }] },
+      ),
+    );
+  }
   // 13. Binary .gpg attachment and an armored .asc attachment beside a plain note.
   {
     const bin = encrypt(team, Buffer.from(`Full write-up.\n${reportText}`), reporter, false);
@@ -197,4 +239,12 @@ main()
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     process.exitCode = 1;
   })
-  .finally(() => rmSync(home, { recursive: true, force: true }));
+  .finally(() => {
+    // The agent started for this home would otherwise linger until it notices its socket is gone.
+    try {
+      execFileSync('gpgconf', ['--homedir', home, '--kill', 'gpg-agent'], { stdio: 'ignore' });
+    } catch {
+      // no agent was started
+    }
+    rmSync(home, { recursive: true, force: true });
+  });

@@ -72,6 +72,8 @@ export const configSchema = z.object({
     url: z.string().url(),
     from: z.string().min(3),
     tls_reject_unauthorized: z.boolean().default(true),
+    /** Delays between attempts after a temporary failure; default: the schedule in send-schedule.ts (~25h). */
+    retry: z.array(duration).min(1).optional(),
   }),
   redis: z.object({
     url: z.string().default('redis://127.0.0.1:6379/0'),
@@ -128,6 +130,8 @@ export const configSchema = z.object({
   checklist: z.array(z.string()).optional(),
   escalation: z.array(escalationStep).optional(),
   pager: z.record(z.string(), pagerChannel).default({}),
+  /** Delays between attempts of one page to one channel; default: the schedule in pager/retry.ts. */
+  pager_retry: z.array(duration).min(1).optional(),
   pgp: z
     .object({
       private_key_file: z.union([z.string(), z.array(z.string())]).optional(),

@@ -56,7 +56,7 @@ export function createLogger(cfg: Pick<Config, 'log'>, destination?: pino.Destin
   };
   if (destination) return pino(opts, destination);
   if (cfg.log.pretty) {
-    return pino({ ...opts, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'app,pid,hostname' } } });
+    return pino({ ...opts, transport: { target: 'pino-pretty', options: { colorize: true, singleLine: true, translateTime: 'HH:MM:ss', ignore: 'app,pid,hostname' } } });
   }
   return pino(opts);
 }

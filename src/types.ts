@@ -41,6 +41,12 @@ export interface CaseMessage {
   /** Key of the gzip'd raw message in Redis (inbound only). */
   raw_key?: string;
   attachments?: { filename: string; content_type: string; size: number; sha256: string }[];
+  /** The References we would carry when answering this message (bounded). */
+  references?: string[];
+  /** Why this message was recorded the way it was (e.g. a spoofing attempt, a command result). */
+  note?: string;
+  /** Where it came from in IMAP (inbound only). */
+  source?: MessageRef;
 }
 
 export interface Escalation {
@@ -83,6 +89,27 @@ export interface Case {
   assignee?: string | null;
   resolved_at?: string | null;
   advisory_url?: string | null;
+  /** What the report is: a security report, or a support question redirected elsewhere. */
+  kind?: 'report' | 'support';
+  /** The automatic-reply decision taken at ingest (RFC 3834 rules, our own addresses, trusted auth). */
+  auto_reply?: { allowed: boolean; to?: string | null; code?: string; reason?: string };
+  /** Every automatic mail secdesk sent, held back or could not send for this case. */
+  notices?: Notice[];
+  /** The key that made `signature` (see the PGP issue). */
+  signature_key?: { fingerprint: string; user_id: string | null; source: string } | null;
+  /** Key of the sealed (team-key encrypted) decrypted content of an encrypted report. */
+  sealed_key?: string | null;
+  /** Reporter addresses whose mail bounced. */
+  bouncing?: string[];
+}
+
+export interface Notice {
+  purpose: string;
+  status: 'queued' | 'sent' | 'held' | 'suppressed' | 'failed';
+  at: string;
+  to?: string;
+  message_id?: string;
+  detail?: string;
 }
 
 /** Where one message lives in IMAP. UIDVALIDITY is a BigInt in imapflow; kept as a string here. */

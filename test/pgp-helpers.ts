@@ -7,7 +7,7 @@ import { loadPublicKeys, loadTeamKeys } from '../src/pgp/keyring';
 export const FIXTURES = path.join(__dirname, 'fixtures', 'pgp');
 export const fixture = (name: string): Buffer => readFileSync(path.join(FIXTURES, name));
 export const fingerprints = JSON.parse(readFileSync(path.join(FIXTURES, 'fingerprints.json'), 'utf8')) as Record<
-  'team' | 'team-old' | 'reporter' | 'maintainer' | 'unknown' | 'other',
+  'team' | 'team-old' | 'reporter' | 'maintainer' | 'unknown' | 'other' | 'reporter-new',
   string
 >;
 export const TEAM_PASS = readFileSync(path.join(FIXTURES, 'team.pass'), 'utf8').trim();

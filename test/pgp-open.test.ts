@@ -126,6 +126,12 @@ describe('openPgp on gpg fixtures', () => {
     expect(configured.signature.source).toBe('configured');
   });
 
+  test('a different key for an address with a configured key: valid only as "attached", returned for pinning', async () => {
+    const r = await openPgp(fixture('attached-new-key.eml'), keys(), LIMITS);
+    expect(r.signature).toMatchObject({ status: 'valid', fingerprint: fingerprints['reporter-new'], source: 'attached', address_match: true });
+    expect(r.attachedKeys.map((x) => x.getFingerprint().toUpperCase())).toEqual([fingerprints['reporter-new']]);
+  });
+
   test('binary .gpg and armored .asc attachments are decrypted into files', async () => {
     const r = await openPgp(fixture('encrypted-attachments.eml'), keys(), LIMITS);
     expect(r).toMatchObject({ encrypted: true, error: null });

@@ -106,14 +106,12 @@ export async function openPgp(raw: Buffer, keys: OpenPgpKeys, limits: OpenPgpLim
     keysFound: [],
     pending: [],
   };
-  let from: string | null = null;
   try {
     const root = await readEntity(raw);
-    from = root.from;
     await walk(root, w, 0, true);
     const decrypted = await composeDecrypted(w);
     const subject = decrypted && w.entities.length > 0 ? (await readEntity(decrypted)).subject : null;
-    const signature = await verifyAll(w, from);
+    const signature = await verifyAll(w, root.from);
     return { encrypted: w.encrypted, decrypted, subject, signature, attachedKeys: dedupe(w.keysFound), error: w.errors.length ? w.errors.join('; ') : null };
   } catch (e) {
     const why = e instanceof DeadlineError ? `PGP processing timed out after ${limits.timeoutMs} ms` : `PGP processing failed: ${(e as Error)?.message ?? String(e)}`;

@@ -1,0 +1,184 @@
+import Redis from 'ioredis';
+import type { Clock } from './clock';
+import { systemClock } from './clock';
+import type { Config } from './config';
+import type { IngestDeps } from './ingest/ingest-message';
+import { createIngest } from './ingest/ingest-message';
+import type { Poller } from './ingest/poller';
+import { createPoller } from './ingest/poller';
+import type { Logger } from './log';
+import type { Mailer } from './mailer';
+import { createMailer } from './mailer';
+import { deriveMessageIdSecret } from './notify/message-id';
+import { createRateLimiter } from './notify/rate-limit';
+import { createRenderer } from './notify/render';
+import { nextDelay } from './notify/send-schedule';
+import { createPagerChannels } from './pager';
+import type { FetchFn } from './pager/http';
+import { pagerBackoff } from './pager/retry';
+import type { Queues } from './queues';
+import { createQueues } from './queues';
+import { armTimers } from './sla/arm-timers';
+import { resolveEscalationPolicy } from './sla/escalation-policy';
+import type { CaseStore } from './store/case-store';
+import { createCaseStore } from './store/case-store';
+import { createEscalateProcessor } from '../workers/escalate-worker';
+import type { Workers } from '../workers';
+import { createWorkers } from '../workers';
+import { createMailProcessor } from '../workers/mail-worker';
+import { createPageProcessor } from '../workers/page-worker';
+import { createSecurityServices } from './security-services';
+
+/**
+ * The composition root: builds every adapter from one Config and wires the pure core to them.
+ * `secdesk run` starts poller and workers, `secdesk poller` and `secdesk worker` one side each.
+ */
+
+export type Role = 'run' | 'poller' | 'worker';
+
+export interface AppOptions {
+  role: Role;
+  log: Logger;
+  clock?: Clock;
+  /** Test seams: a DNS resolver for DKIM, an HTTP client for pagers. */
+  resolver?: (name: string, rrtype: string) => Promise<string[][] | string[]>;
+  fetchImpl?: FetchFn;
+  leaseTtlMs?: number;
+  hooks?: Pick<Parameters<typeof createWorkers>[0], 'onIngested' | 'onMail' | 'onEscalate'>;
+}
+
+export interface App {
+  readonly redis: Redis;
+  readonly store: CaseStore;
+  readonly queues: Queues;
+  readonly poller: Poller | null;
+  start(): Promise<void>;
+  /** Re-arm the SLA timers of every open case (start-up; idempotent). Returns how many were armed. */
+  reconcile(): Promise<number>;
+  /** First call drains in-flight work; `force` stops without waiting. Safe to call twice. */
+  close(force?: boolean): Promise<void>;
+}
+
+/** Delays from config, or the built-in schedule, with ±20 % jitter. */
+function scheduleFrom(delays: number[] | undefined, fallback: (n: number) => number): (n: number) => number {
+  if (!delays) return fallback;
+  return (attemptsMade) => {
+    const d = delays[Math.min(attemptsMade, delays.length) - 1];
+    if (d === undefined || attemptsMade > delays.length) return -1;
+    return Math.round(d * (0.8 + 0.4 * Math.random()));
+  };
+}
+
+export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
+  const clock = opts.clock ?? systemClock;
+  const log = opts.log;
+  const redis = new Redis(cfg.redis.url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
+  redis.on('error', (err: Error) => log.warn({ component: 'redis', err: { message: err.message } }, 'redis.error'));
+  const store = createCaseStore({ redis, prefix: cfg.redis.prefix });
+  const queues = createQueues(redis, cfg.redis.prefix, log.child({ component: 'queue' }));
+  const policy = resolveEscalationPolicy(cfg);
+  const secret = deriveMessageIdSecret(cfg);
+  const security = await createSecurityServices(cfg, { redis, log, clock, resolver: opts.resolver });
+  const wantsPoller = opts.role !== 'worker';
+  const wantsWorkers = opts.role !== 'poller';
+
+  let mailer: Mailer | null = null;
+  let workers: Workers | null = null;
+  if (wantsWorkers) {
+    mailer = createMailer(cfg, log);
+    const m = mailer;
+    const renderer = createRenderer({ dir: cfg.templates.dir });
+    renderer.check();
+    const channels = createPagerChannels(cfg, { sendMail: (mail) => m.send({ ...mail, from: mail.from ?? cfg.smtp.from }), clock, fetchImpl: opts.fetchImpl });
+    const ingestDeps: IngestDeps = {
+      cfg,
+      store,
+      queues,
+      redis,
+      log: log.child({ component: 'ingest' }),
+      clock,
+      policy,
+      messageIdSecret: secret,
+      triage: security.triage,
+      verifySender: security.verifySender,
+      authVerdicts: security.authVerdicts,
+      pgp: security.pgpIn,
+    };
+    const ingest = createIngest(ingestDeps);
+    workers = createWorkers({
+      cfg,
+      connection: redis,
+      store,
+      log,
+      processors: {
+        ingest,
+        mail: createMailProcessor({
+          cfg,
+          store,
+          mailer: m,
+          renderer,
+          rateLimiter: createRateLimiter({ redis, prefix: cfg.redis.prefix, limits: cfg.rate_limit, clock }),
+          log: log.child({ component: 'mail' }),
+          clock,
+          secret,
+          pgp: security.pgpOut,
+        }),
+        escalate: createEscalateProcessor({ store, queues, policy, clock, log: log.child({ component: 'escalate' }) }),
+        page: createPageProcessor({ cfg, store, channels, policy, clock, log: log.child({ component: 'page' }) }),
+      },
+      mailBackoff: scheduleFrom(cfg.smtp.retry, (n) => nextDelay(n)),
+      pagerBackoff: scheduleFrom(cfg.pager_retry, (n) => pagerBackoff(n)),
+      onPageFailed: async (job, err) => {
+        if (cfg.maintainers.length === 0) return;
+        await m.send({
+          from: cfg.smtp.from,
+          to: cfg.maintainers,
+          subject: `[secdesk] pager channel ${job.channel} failed for ${job.caseId}`,
+          text: `secdesk could not deliver a ${job.action} for case ${job.caseId} to the pager channel "${job.channel}" after all retries.\n\nLast error: ${err.message.slice(0, 300)}\n\nCheck the channel's configuration; see the case with: secdesk case ${job.caseId}\n`,
+          headers: { 'Auto-Submitted': 'auto-generated' },
+        });
+      },
+      ...opts.hooks,
+    });
+  }
+
+  const poller = wantsPoller ? createPoller({ cfg, redis, store, queues, log, clock, leaseTtlMs: opts.leaseTtlMs }) : null;
+
+  const app: App = {
+    redis,
+    store,
+    queues,
+    poller,
+    async start() {
+      if (wantsWorkers) {
+        const n = await app.reconcile();
+        log.info({ armed: n }, 'sla.reconciled');
+      }
+      if (poller) void poller.start();
+    },
+    async reconcile() {
+      const ids = await store.listIds({ openOnly: true });
+      let armed = 0;
+      for (let i = 0; i < ids.length; i += 500) {
+        const cases = await store.getMany(ids.slice(i, i + 500));
+        for (const c of cases) if (c) armed += await armTimers(c, policy, queues, clock);
+      }
+      return armed;
+    },
+    close: (() => {
+      let closing: Promise<void> | null = null;
+      return (force = false) => {
+        closing ??= (async () => {
+          await poller?.close();
+          await workers?.close(force);
+          await queues.close();
+          mailer?.close();
+          await security.close();
+          redis.disconnect();
+        })();
+        return closing;
+      };
+    })(),
+  };
+  return app;
+}

@@ -1,0 +1,290 @@
+import type { Redis } from 'ioredis';
+import type { Clock } from '../clock';
+import type { Config } from '../config';
+import { ownAddresses } from '../config';
+import { TransientError } from '../errors';
+import type { Logger } from '../log';
+import type { AuthVerdicts } from '../notify/auto-reply-policy';
+import { mayAutoReply } from '../notify/auto-reply-policy';
+import { isOwnMessageId, messageIdDomain } from '../notify/message-id';
+import { parseMessage } from '../parse/parse-message';
+import { detectRobot } from '../parse/robot';
+import type { IngestJob, MailJob, Queues } from '../queues';
+import { jobIds, mailboxTag } from '../queues';
+import { armTimers, queueChaser, queueResolve } from '../sla/arm-timers';
+import type { EscalationPolicy } from '../sla/escalation-policy';
+import type { CaseStore } from '../store/case-store';
+import type { Case, ParsedMessage, SignatureStatus } from '../types';
+import type { SenderVerdict } from './attach-message';
+import { attachToCase } from './attach-message';
+import type { InboundMeta } from './case-draft';
+import { dedupeKey, draftCase } from './case-draft';
+import { caseTag, routeMessage, threadingIds } from './route';
+
+/**
+ * The ingest stage: one IMAP message in, one durable outcome out — a new case, a message attached
+ * to a case, or a recorded skip — and the follow-up work (acknowledgement, SLA timers, pages)
+ * queued with deterministic IDs. Running it twice for the same message changes nothing: the outcome
+ * is keyed by the message's dedupe key in the same atomic write that records it.
+ */
+
+export interface TriageOutcome {
+  kind: 'report' | 'support' | 'spam';
+  kind_reason: string;
+  fields: Record<string, unknown>;
+  related_keys?: string[];
+}
+
+/** What the PGP stage makes of a message (see pgp-stage.ts). */
+export interface PgpView {
+  /** The message as the reporter wrote it: decrypted and re-parsed, or the original. */
+  msg: ParsedMessage;
+  encrypted: boolean;
+  signature: SignatureStatus;
+  signatureKey: Case['signature_key'];
+  /** Decrypted content to keep sealed to the team key (never stored in clear). */
+  decrypted: Buffer | null;
+  error: string | null;
+  /** Protected subject, when present. */
+  subject: string | null;
+  /** Fingerprint of a key that signed (for maintainer PGP authentication). */
+  signerFingerprint: string | null;
+  /** Notes for the case timeline (e.g. a reporter key pinned, or a different key seen). */
+  notes: string[];
+}
+
+export interface IngestDeps {
+  cfg: Config;
+  store: CaseStore;
+  queues: Queues;
+  redis: Redis;
+  log: Logger;
+  clock: Clock;
+  policy: EscalationPolicy;
+  messageIdSecret: string | Buffer;
+  triage: (msg: ParsedMessage) => TriageOutcome;
+  /** Is this mail really from the maintainer it claims? (DKIM / trusted Authentication-Results / PGP) */
+  verifySender: (raw: Buffer, msg: ParsedMessage, pgp: PgpView | null) => Promise<SenderVerdict & { retryable?: boolean }>;
+  /** Verdicts of a trusted Authentication-Results header, for the auto-reply rule on forged senders. */
+  authVerdicts: (raw: Buffer, msg: ParsedMessage) => AuthVerdicts | null;
+  pgp: { open(raw: Buffer, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } | null;
+}
+
+export type IngestResult =
+  | { outcome: 'case'; caseId: string; created: boolean }
+  | { outcome: 'attached'; caseId: string }
+  | { outcome: 'skip'; reason: string }
+  | { outcome: 'seen'; previous: string };
+
+/** Thrown when a message should wait for earlier ones still in flight (threading order). */
+export class WaitForEarlierError extends TransientError {
+  constructor() {
+    super('EWaitEarlier', 'an earlier message of this mailbox is still being ingested');
+  }
+}
+
+export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWait?: boolean }) => Promise<IngestResult> {
+  const { cfg, store, queues, redis, clock } = deps;
+  const own = ownAddresses(cfg);
+  const maintainers = new Set(cfg.maintainers);
+  const domain = messageIdDomain(cfg);
+
+  async function skip(job: IngestJob, dedupe: string, reason: string, detail: string, msg: ParsedMessage | null, caseId?: string | null): Promise<IngestResult> {
+    const r = await store.recordSkip(
+      {
+        at: job.internalDate,
+        reason,
+        detail: detail.slice(0, 500),
+        message_id: msg?.messageId ?? null,
+        from: msg?.from ?? null,
+        subject: msg?.subject.slice(0, 200) ?? null,
+        raw_key: job.rawKey,
+        case_id: caseId ?? null,
+      },
+      dedupe,
+    );
+    deps.log.info({ reason, uid: job.uid, skip: r.key }, 'ingest.skipped');
+    if (msg && r.recorded && dedupe.startsWith('mid:')) await remember(msg, r.outcome);
+    return r.recorded ? { outcome: 'skip', reason } : { outcome: 'seen', previous: r.outcome };
+  }
+
+  async function queueMail(job: MailJob): Promise<void> {
+    await queues.mail.add(job.purpose, job, { jobId: jobIds.mail(job), attempts: 1000 });
+  }
+
+  return async function ingest(job, opts = {}) {
+    const result = await ingestOne(job, opts);
+    return result;
+  };
+
+  /** After a Message-ID keyed outcome, its bytes are known too (to tell re-delivery from reuse). */
+  async function remember(msg: ParsedMessage, outcome: string): Promise<void> {
+    if (msg.messageId) await store.markSeen(`sha:${msg.contentHash}`, outcome);
+  }
+
+  async function ingestOne(job: IngestJob, opts: { mayWait?: boolean }): Promise<IngestResult> {
+    const log = deps.log.child({ uid: job.uid, folder: job.folder });
+    const uidDedupe = `uid:${mailboxTag(job.mailbox)}-${job.uidValidity}-${job.uid}`;
+    const raw = await store.getRaw(job.rawKey);
+    if (!raw) return skip(job, uidDedupe, 'raw_missing', 'the raw message was not found in the store', null);
+    if (job.size > cfg.limits.max_message_bytes) {
+      const head = await parseMessage(raw, cfg.limits).catch(() => null);
+      return skip(job, head ? dedupeKey(head) : uidDedupe, 'too_large', `message of ${job.size} bytes is over limits.max_message_bytes (${cfg.limits.max_message_bytes}); headers kept, mail left in the mailbox`, head);
+    }
+
+    let outer: ParsedMessage;
+    try {
+      outer = await parseMessage(raw, cfg.limits);
+    } catch (err) {
+      const e = err as Error;
+      return skip(job, uidDedupe, 'unparseable', e.message, null);
+    }
+    const dedupe = dedupeKey(outer);
+    const previous = await store.outcome(dedupe);
+    if (previous) {
+      // The same bytes again (a re-delivery, a re-scan) are the same message. Other bytes under a
+      // Message-ID we already have are a different message: kept as a skip, never dropped.
+      const sameBytes = dedupe.startsWith('sha:') || (await store.outcome(`sha:${outer.contentHash}`)) !== null;
+      if (sameBytes) return { outcome: 'seen', previous };
+      return skip(job, `sha:${outer.contentHash}`, 'duplicate', `another message with Message-ID ${outer.messageId ?? '?'} was already handled (${previous})`, outer, previous.startsWith('case:') ? previous.slice(5) : null);
+    }
+
+    const pgp = deps.pgp && job.folder === 'inbox' ? await deps.pgp.open(raw, outer) : null;
+    const msg = pgp?.msg ?? outer;
+    const meta: InboundMeta = { ref: { mailbox: job.mailbox, uidValidity: job.uidValidity, uid: job.uid }, internalDate: job.internalDate, rawKey: job.rawKey };
+
+    const robot = detectRobot(outer, { ownAddresses: own });
+    const ids = threadingIds(outer);
+    const threadedId = (await store.casesForMessageIds(ids)).find((x): x is string => !!x) ?? null;
+    const tag = caseTag(msg.subject) ?? caseTag(outer.subject);
+    const bouncedId = outer.bouncedMessageIds.length ? ((await store.casesForMessageIds(outer.bouncedMessageIds)).find((x): x is string => !!x) ?? null) : null;
+    const [threadedCase, taggedCase, bouncedCase] = await Promise.all([
+      threadedId ? store.get(threadedId) : null,
+      tag ? store.get(tag) : null,
+      bouncedId ? store.get(bouncedId) : null,
+    ]);
+    const route = routeMessage({
+      msg,
+      folder: job.folder,
+      robot,
+      threadedCase,
+      taggedCase,
+      bouncedCase,
+      maintainers,
+      ownAddresses: own,
+      isOwnMessage: isOwnMessageId(outer.messageId, domain, deps.messageIdSecret),
+    });
+
+    if (route.action === 'skip') return skip(job, dedupe, route.reason, route.detail, msg, route.caseId);
+
+    if (route.action === 'attach') {
+      const sender = route.kind === 'maintainer_reply' && job.folder === 'inbox' ? await deps.verifySender(raw, msg, pgp) : null;
+      if (sender && !sender.authenticated && sender.retryable) throw new TransientError('EAuthTemp', `sender verification failed temporarily: ${sender.reason}`);
+      const res = await store.update(route.caseId, (c) => {
+        const fx = attachToCase(c, { msg, meta, kind: route.kind, folder: job.folder, sender, maintainers, own });
+        return { value: c, result: fx };
+      }, { dedupe, messageIds: outer.messageId ? [outer.messageId] : [] });
+      if (!res.applied) return { outcome: 'seen', previous: res.outcome };
+      await remember(outer, `case:${route.caseId}`);
+      const fx = res.result;
+      const c = res.value;
+      log.info({ caseId: c.id, kind: route.kind, by: route.by, spoof: !!fx.spoof }, 'ingest.attached');
+      if (fx.spoof) await queueMail({ caseId: c.id, purpose: 'spoof_report', seq: c.messages.length });
+      const errors = fx.commandResults.filter((r) => !r.ok);
+      if (errors.length > 0) await queueMail({ caseId: c.id, purpose: 'command_errors', seq: c.messages.length });
+      if (fx.resolved) await queueMail({ caseId: c.id, purpose: 'resolution' });
+      if (fx.clocksMet.length > 0 || fx.resolved) await queueResolve(c, queues);
+      if (fx.clocksMet.length > 0 || fx.commandResults.length > 0) await armTimers(c, deps.policy, queues, clock);
+      if (fx.chaser) {
+        await queueChaser(c, queues);
+        await queueMail({ caseId: c.id, purpose: 'chaser_reply', seq: c.messages.length });
+      }
+      return { outcome: 'attached', caseId: c.id };
+    }
+
+    // A new case. A message that names a thread we do not know yet may be a reply to a message
+    // still being ingested (they arrived together): wait for earlier UIDs before opening a case.
+    if (opts.mayWait && (ids.length > 0 || tag)) {
+      const earlier = await redis.zcount(`${cfg.redis.prefix}:inflight:${mailboxTag(job.mailbox)}`, '-inf', `(${job.uid}`);
+      if (earlier > 0) throw new WaitForEarlierError();
+    }
+
+    const t = deps.triage(msg);
+    if (t.kind === 'spam') return skip(job, dedupe, 'spam', t.kind_reason, msg);
+    const autoReply = mayAutoReply(outer, { cfg, authResults: deps.authVerdicts(raw, outer) });
+    const draft = draftCase({
+      msg,
+      meta,
+      kind: t.kind,
+      fields: t.fields,
+      kindReason: t.kind_reason,
+      own,
+      autoReply: autoReply.allowed ? { allowed: true, to: autoReply.to } : { allowed: false, code: autoReply.code, reason: autoReply.reason },
+      encrypted: pgp?.encrypted ?? false,
+      signature: pgp?.signature ?? 'none',
+      signatureKey: pgp?.signatureKey ?? null,
+      subject: pgp?.subject ?? msg.subject,
+      warnings: [...outer.warnings, ...(pgp?.error ? [`PGP: ${pgp.error}`] : []), ...(pgp?.notes ?? [])],
+    });
+    if (pgp?.encrypted) {
+      // Only structured fields stay in clear; excerpts and the text itself are sealed.
+      draft.fields = redactExcerpts(draft.fields);
+      draft.subject = pgp.subject ? '(encrypted subject)' : draft.subject;
+      draft.messages.forEach((m) => (m.subject = '(encrypted)'));
+    }
+    const created = await store.createCase(draft, dedupe, outer.messageId ? [outer.messageId] : []);
+    if (!created.caseId) return { outcome: 'seen', previous: created.outcome };
+    const caseId = created.caseId;
+    await remember(outer, created.outcome);
+    let c = await store.mustGet(caseId);
+    if (created.created) log.info({ caseId, kind: t.kind }, 'ingest.case_created');
+
+    if (pgp?.decrypted && !c.sealed_key) {
+      const sealedKey = `sealed-${caseId}`;
+      await store.putRaw(sealedKey, await deps.pgp!.seal(pgp.decrypted));
+      const r = await store.update(caseId, (x) => (x.sealed_key ? null : { value: { ...x, sealed_key: sealedKey }, result: undefined }));
+      if (r.applied) c = r.value;
+    }
+    await linkRelated(c, t.related_keys ?? []);
+    if (t.kind === 'support') {
+      if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: 'support_redirect' });
+    } else {
+      if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: pgp?.encrypted && !pgp.decrypted ? 'undecryptable' : 'ack' });
+      await armTimers(c, deps.policy, queues, clock);
+    }
+    return { outcome: 'case', caseId, created: created.created };
+  }
+
+  async function linkRelated(c: Case, keys: string[]): Promise<void> {
+    if (keys.length === 0 || c.related.length > 0) return;
+    const p = cfg.redis.prefix;
+    const pipe = redis.pipeline();
+    for (const k of keys) {
+      pipe.smembers(`${p}:related:${k}`);
+      pipe.sadd(`${p}:related:${k}`, c.id);
+    }
+    const res = (await pipe.exec()) ?? [];
+    const others = new Set<string>();
+    res.forEach(([, v], i) => {
+      if (i % 2 === 0 && Array.isArray(v)) for (const id of v as string[]) if (id !== c.id) others.add(id);
+    });
+    if (others.size === 0) return;
+    const related = [...others].sort().slice(0, 20);
+    await store.update(c.id, (x) => ({ value: { ...x, related }, result: undefined }));
+    for (const id of related) {
+      await store.update(id, (x) => (x.related.includes(c.id) ? null : { value: { ...x, related: [...x.related, c.id].slice(0, 50) }, result: undefined })).catch(() => undefined);
+    }
+  }
+}
+
+/** Evidence excerpts quote the report: for an encrypted report they stay inside the sealed copy. */
+export function redactExcerpts(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && 'excerpt' in (v as Record<string, unknown>)) {
+      out[k] = { ...(v as Record<string, unknown>), excerpt: (v as { excerpt: unknown }).excerpt ? '(encrypted)' : null };
+    } else out[k] = v;
+  }
+  return out;
+}
+

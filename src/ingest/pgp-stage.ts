@@ -1,0 +1,103 @@
+import type { PrivateKey, PublicKey } from 'openpgp';
+import type { Config } from '../config';
+import type { Logger } from '../log';
+import { parseMessage } from '../parse/parse-message';
+import type { Vault } from '../pgp/at-rest';
+import type { KeyStore } from '../pgp/key-store';
+import { fingerprintOf, keyAddresses } from '../pgp/keyring';
+import type { SourcedKey } from '../pgp/open-message';
+import { openPgp } from '../pgp/open-message';
+import type { ParsedMessage } from '../types';
+import type { PgpView } from './ingest-message';
+
+/**
+ * The PGP stage of ingest: decrypt and verify whatever PGP a message carries, pin a reporter key
+ * that came attached, and give the rest of the pipeline the message as the reporter wrote it. The
+ * decrypted bytes leave this stage only towards the vault (sealed to the team key).
+ */
+
+export interface PgpStageDeps {
+  cfg: Config;
+  teamKeys: PrivateKey[];
+  /** Configured reporter keys and maintainer keys (for signed commands). */
+  configuredKeys: PublicKey[];
+  keyStore: KeyStore;
+  vault: Vault | null;
+  log: Logger;
+}
+
+/** Cheap test on the raw bytes: only mail that mentions PGP pays for the PGP walk. */
+const PGP_MARKERS = /multipart\/(encrypted|signed)|application\/pgp|-----BEGIN PGP|\.(asc|gpg|pgp)\b/i;
+
+/** Per message: bounded time, whatever the input. */
+const PGP_TIMEOUT_MS = 20_000;
+
+export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } {
+  const byAddress = new Map<string, PublicKey[]>();
+  for (const k of deps.configuredKeys) for (const a of keyAddresses(k)) byAddress.set(a, [...(byAddress.get(a) ?? []), k]);
+
+  async function verificationKeys(address: string | null): Promise<SourcedKey[]> {
+    const out: SourcedKey[] = (address ? byAddress.get(address) ?? [] : []).map((key) => ({ key, source: 'configured' as const }));
+    if (address) {
+      const pinned = await deps.keyStore.get(address).catch(() => null);
+      if (pinned) out.push({ key: pinned, source: 'pinned' });
+    }
+    // Maintainer keys sign commands from their own addresses; the loop above covers them by address.
+    return out;
+  }
+
+  return {
+    async open(raw, outer) {
+      if (!PGP_MARKERS.test(raw.subarray(0, Math.min(raw.length, 4 * 1024 * 1024)).toString('latin1'))) return null;
+      const opened = await openPgp(raw, { decryptionKeys: deps.teamKeys, verificationKeys }, { timeoutMs: PGP_TIMEOUT_MS, maxBytes: deps.cfg.limits.max_message_bytes });
+      if (!opened.encrypted && opened.signature.status === 'none' && opened.attachedKeys.length === 0) return null;
+      const notes: string[] = [];
+      for (const key of opened.attachedKeys.slice(0, 5)) {
+        if (!outer.from || !keyAddresses(key).includes(outer.from)) continue;
+        try {
+          const r = await deps.keyStore.pin(outer.from, key, 'attached');
+          if (r.status === 'pinned') notes.push(`reporter key ${r.fingerprint} pinned to ${outer.from} (arrived attached: consistency, not identity)`);
+          if (r.status === 'conflict') notes.push(`a different key ${r.fingerprint} arrived for ${outer.from}; the pinned key ${r.pinnedFingerprint} was kept`);
+        } catch (err) {
+          notes.push(`attached key not pinned: ${(err as Error).message.slice(0, 120)}`);
+        }
+      }
+      let msg = outer;
+      if (opened.decrypted) {
+        try {
+          const inner = await parseMessage(opened.decrypted, deps.cfg.limits);
+          msg = {
+            ...outer,
+            text: inner.text,
+            html: inner.html,
+            attachments: [...inner.attachments, ...outer.attachments.filter((a) => !/pgp|octet-stream/.test(a.contentType))],
+            subject: opened.subject ?? outer.subject,
+            warnings: [...outer.warnings, ...inner.warnings],
+          };
+        } catch (err) {
+          notes.push(`decrypted content could not be parsed: ${(err as Error).message.slice(0, 120)}`);
+        }
+      }
+      const sig = opened.signature;
+      return {
+        msg,
+        encrypted: opened.encrypted,
+        signature: sig.status,
+        signatureKey: sig.fingerprint ? { fingerprint: sig.fingerprint, user_id: sig.user_id ?? null, source: sig.source ?? 'unknown' } : null,
+        decrypted: opened.decrypted,
+        error: opened.error,
+        subject: opened.subject,
+        signerFingerprint: sig.status === 'valid' ? (sig.fingerprint ?? null) : null,
+        notes,
+      };
+    },
+    async seal(plain) {
+      if (!deps.vault) throw new Error('no team key to seal with');
+      return deps.vault.seal(plain);
+    },
+  };
+}
+
+export function teamFingerprint(keys: PrivateKey[]): string | null {
+  return keys[0] ? fingerprintOf(keys[0]) : null;
+}

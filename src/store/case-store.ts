@@ -1,0 +1,245 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { NotFoundError, TransientError } from '../errors';
+import type { Case, SkipRecord } from '../types';
+import { CREATE_CASE, RECORD_SKIP, UPDATE_CASE } from './store-scripts';
+
+/**
+ * The case store: cases, skips, the dedupe record of every inbound message, the Message-ID → case
+ * index used for threading, and the raw messages (gzip) kept for audit. Redis is the only state;
+ * every write that decides what a message became is one atomic script (see store-scripts.ts).
+ */
+
+/** What an inbound message became: `case:<id>` or `skip:<key>`. */
+export type Outcome = `case:${string}` | `skip:${string}`;
+
+export interface CreateResult {
+  created: boolean;
+  caseId: string | null;
+  outcome: string;
+}
+
+export interface UpdateOptions {
+  /** Dedupe key of the inbound message this update records; the update is skipped if already seen. */
+  dedupe?: string;
+  /** Message-IDs that now belong to the case (threading index). */
+  messageIds?: string[];
+}
+
+export type UpdateResult<T> = { applied: true; value: Case; result: T } | { applied: false; outcome: string };
+
+export interface CaseStore {
+  /** Create a case from `draft` (its `id` is allocated here) unless `dedupe` was seen before. */
+  createCase(draft: Omit<Case, 'id'>, dedupe: string, messageIds: string[]): Promise<CreateResult>;
+  get(id: string): Promise<Case | null>;
+  mustGet(id: string): Promise<Case>;
+  getMany(ids: string[]): Promise<(Case | null)[]>;
+  /**
+   * Read-modify-write with optimistic locking. `mutate` may be called more than once (on conflict)
+   * and must be a pure function of the case it is given. Returning `null` makes no change.
+   */
+  update<T = void>(id: string, mutate: (c: Case) => { value: Case; result: T } | null, opts?: UpdateOptions): Promise<UpdateResult<T>>;
+  /** Case IDs in order of arrival (oldest first). */
+  listIds(opts?: { openOnly?: boolean }): Promise<string[]>;
+  /** The case a Message-ID belongs to. */
+  caseForMessageId(messageId: string): Promise<string | null>;
+  casesForMessageIds(messageIds: string[]): Promise<(string | null)[]>;
+  /** Index extra Message-IDs (our own outbound mail) to a case. */
+  indexMessageIds(caseId: string, messageIds: string[]): Promise<void>;
+  /** What a dedupe key became, if anything. */
+  outcome(dedupe: string): Promise<string | null>;
+  /** Record an extra dedupe key (e.g. the content hash) for an outcome, if it has none yet. */
+  markSeen(dedupe: string, outcome: string): Promise<void>;
+  recordSkip(skip: Omit<SkipRecord, 'key'>, dedupe: string): Promise<{ recorded: boolean; key: string; outcome: string }>;
+  listSkips(): Promise<SkipRecord[]>;
+  putRaw(key: string, raw: Buffer): Promise<void>;
+  getRaw(key: string): Promise<Buffer | null>;
+  hasRaw(key: string): Promise<boolean>;
+}
+
+export interface CaseStoreDeps {
+  redis: Redis;
+  prefix: string;
+}
+
+const CMD_CREATE = 'secdeskCreateCase';
+const CMD_UPDATE = 'secdeskUpdateCase';
+const CMD_SKIP = 'secdeskRecordSkip';
+const MAX_CONFLICT_RETRIES = 50;
+
+type Cmd = (...args: (string | number)[]) => Promise<unknown>;
+
+function scoreOf(iso: string): number {
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? 0 : t;
+}
+
+/** `open` means a clock or the case is still running: SLA reconcile walks only these. */
+export function isOpenCase(c: Case): boolean {
+  return c.state !== 'resolved' && c.state !== 'rejected' && c.kind !== 'support';
+}
+
+export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore {
+  if (!(CMD_CREATE in redis)) {
+    redis.defineCommand(CMD_CREATE, { numberOfKeys: 5, lua: CREATE_CASE });
+    redis.defineCommand(CMD_UPDATE, { numberOfKeys: 4, lua: UPDATE_CASE });
+    redis.defineCommand(CMD_SKIP, { numberOfKeys: 2, lua: RECORD_SKIP });
+  }
+  const cmd = (name: string): Cmd => (redis as unknown as Record<string, Cmd>)[name] as Cmd;
+  const k = {
+    seen: `${p}:seen`,
+    thread: `${p}:thread`,
+    cases: `${p}:cases`,
+    open: `${p}:open`,
+    skips: `${p}:skips`,
+    case: (id: string) => `${p}:case:${id}`,
+    skip: (key: string) => `${p}:skip:${key}`,
+    raw: (key: string) => `${p}:raw:${key}`,
+    seq: (year: string) => `${p}:seq:${year}`,
+  };
+
+  const parse = (json: string | null): Case | null => (json === null ? null : (JSON.parse(json) as Case));
+
+  const store: CaseStore = {
+    async createCase(draft, dedupe, messageIds) {
+      const placeholder = `@@case-${randomBytes(12).toString('hex')}@@`;
+      const json = JSON.stringify({ id: placeholder, ...draft });
+      const year = String(new Date(draft.received_at).getUTCFullYear() || new Date().getUTCFullYear());
+      const res = (await cmd(CMD_CREATE).call(
+        redis,
+        k.seen,
+        k.thread,
+        k.seq(year),
+        k.cases,
+        k.open,
+        dedupe,
+        json,
+        placeholder,
+        year,
+        p,
+        scoreOf(draft.received_at),
+        ...messageIds,
+      )) as [number, string];
+      if (res[0] === 1) return { created: true, caseId: res[1], outcome: `case:${res[1]}` };
+      const outcome = res[1];
+      return { created: false, caseId: outcome.startsWith('case:') ? outcome.slice(5) : null, outcome };
+    },
+
+    async get(id) {
+      if (!/^[A-Za-z0-9-]{1,40}$/.test(id)) return null;
+      return parse(await redis.get(k.case(id)));
+    },
+
+    async mustGet(id) {
+      const c = await store.get(id);
+      if (!c) throw new NotFoundError(`case ${id}`);
+      return c;
+    },
+
+    async getMany(ids) {
+      const out: (Case | null)[] = [];
+      for (let i = 0; i < ids.length; i += 500) {
+        const chunk = ids.slice(i, i + 500);
+        if (chunk.length === 0) break;
+        const vals = await redis.mget(chunk.map(k.case));
+        for (const v of vals) out.push(parse(v));
+      }
+      return out;
+    },
+
+    async update(id, mutate, opts = {}) {
+      for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
+        const oldJson = await redis.get(k.case(id));
+        if (oldJson === null) throw new NotFoundError(`case ${id}`);
+        if (opts.dedupe) {
+          const seen = await redis.hget(k.seen, opts.dedupe);
+          if (seen) return { applied: false, outcome: seen };
+        }
+        const before = JSON.parse(oldJson) as Case;
+        const out = mutate(structuredClone(before));
+        if (out === null) return { applied: false, outcome: 'unchanged' };
+        const newJson = JSON.stringify(out.value);
+        const openFlag = isOpenCase(before) === isOpenCase(out.value) ? '' : isOpenCase(out.value) ? '1' : '0';
+        const res = (await cmd(CMD_UPDATE).call(
+          redis,
+          k.case(id),
+          k.seen,
+          k.thread,
+          k.open,
+          oldJson,
+          newJson,
+          opts.dedupe ?? '',
+          `case:${id}`,
+          openFlag,
+          scoreOf(out.value.received_at),
+          id,
+          ...(opts.messageIds ?? []),
+        )) as number | [number, string];
+        if (Array.isArray(res)) return { applied: false, outcome: res[1] };
+        if (res === 1) return { applied: true, value: out.value, result: out.result };
+        // someone else changed the case between our read and write: read again
+      }
+      throw new TransientError('EConflict', `case ${id}: too many concurrent updates`);
+    },
+
+    async listIds(opts = {}) {
+      return redis.zrange(opts.openOnly ? k.open : k.cases, '0', '-1');
+    },
+
+    async caseForMessageId(messageId) {
+      return redis.hget(k.thread, messageId);
+    },
+
+    async casesForMessageIds(messageIds) {
+      if (messageIds.length === 0) return [];
+      return redis.hmget(k.thread, ...messageIds);
+    },
+
+    async indexMessageIds(caseId, messageIds) {
+      if (messageIds.length === 0) return;
+      const pipe = redis.pipeline();
+      for (const id of messageIds) pipe.hsetnx(k.thread, id, caseId);
+      await pipe.exec();
+    },
+
+    async outcome(dedupe) {
+      return redis.hget(k.seen, dedupe);
+    },
+
+    async markSeen(dedupe, outcome) {
+      await redis.hsetnx(k.seen, dedupe, outcome);
+    },
+
+    async recordSkip(skip, dedupe) {
+      const key = `${Date.parse(skip.at) || Date.now()}-${randomBytes(4).toString('hex')}`;
+      const json = JSON.stringify({ key, ...skip });
+      const res = (await cmd(CMD_SKIP).call(redis, k.seen, k.skips, dedupe, key, json, scoreOf(skip.at), p)) as [number, string];
+      return { recorded: res[0] === 1, key: res[0] === 1 ? key : res[1].replace(/^skip:/, ''), outcome: res[0] === 1 ? `skip:${key}` : res[1] };
+    },
+
+    async listSkips() {
+      const keys = await redis.zrange(k.skips, '0', '-1');
+      const out: SkipRecord[] = [];
+      for (let i = 0; i < keys.length; i += 500) {
+        const vals = await redis.mget(keys.slice(i, i + 500).map(k.skip));
+        for (const v of vals) if (v) out.push(JSON.parse(v) as SkipRecord);
+      }
+      return out;
+    },
+
+    async putRaw(key, raw) {
+      await redis.set(k.raw(key), gzipSync(raw, { level: 6 }));
+    },
+
+    async getRaw(key) {
+      const buf = await redis.getBuffer(k.raw(key));
+      return buf ? gunzipSync(buf) : null;
+    },
+
+    async hasRaw(key) {
+      return (await redis.exists(k.raw(key))) === 1;
+    },
+  };
+  return store;
+}

@@ -1,0 +1,67 @@
+/**
+ * The Lua scripts that make each ingest decision atomic in Redis. Each one checks the inbound
+ * dedupe record first, so a message handled twice (a crash between commit and acknowledging the
+ * job, a UIDVALIDITY re-scan, a re-delivered copy) changes nothing the second time.
+ *
+ * Key layout (P = prefix): P:seen (hash dedupe → outcome), P:thread (hash Message-ID → case ID),
+ * P:case:<id> (case JSON), P:cases (zset id → received ms), P:open (zset of cases with open clocks),
+ * P:seq:<year> (case counter), P:skip:<key> (skip JSON), P:skips (zset key → ms).
+ */
+
+/**
+ * Create a case. KEYS: seen, thread, seq, cases, open. ARGV: dedupe, json (with the placeholder),
+ * placeholder, year, prefix, score, then Message-IDs to index.
+ * Returns {1, id} when created, {0, outcome} when the dedupe key already had an outcome.
+ */
+export const CREATE_CASE = `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {0, existing} end
+local n = redis.call('INCR', KEYS[3])
+local id = string.format('SEC-%s-%04d', ARGV[4], n)
+local json = ARGV[2]
+local s, e = string.find(json, ARGV[3], 1, true)
+while s do
+  json = string.sub(json, 1, s - 1) .. id .. string.sub(json, e + 1)
+  s, e = string.find(json, ARGV[3], s + string.len(id), true)
+end
+redis.call('SET', ARGV[5] .. ':case:' .. id, json)
+redis.call('ZADD', KEYS[4], ARGV[6], id)
+redis.call('ZADD', KEYS[5], ARGV[6], id)
+redis.call('HSET', KEYS[1], ARGV[1], 'case:' .. id)
+for i = 7, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], id) end
+return {1, id}
+`;
+
+/**
+ * Compare-and-set a case: write `new` only if the stored JSON is still `old` (an optimistic lock
+ * that works on a shared connection, unlike WATCH). KEYS: case, seen, thread, open.
+ * ARGV: old, new, dedupe ('' for none), outcome, open flag ('1' open, '0' closed, '' unchanged),
+ * score, then Message-IDs to index. Returns 1 written, 0 conflict, {2, outcome} already seen.
+ */
+export const UPDATE_CASE = `
+if ARGV[3] ~= '' then
+  local existing = redis.call('HGET', KEYS[2], ARGV[3])
+  if existing then return {2, existing} end
+end
+local cur = redis.call('GET', KEYS[1])
+if cur ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
+if ARGV[5] == '1' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7]) end
+if ARGV[5] == '0' then redis.call('ZREM', KEYS[4], ARGV[7]) end
+for i = 8, #ARGV do redis.call('HSETNX', KEYS[3], ARGV[i], ARGV[7]) end
+return 1
+`;
+
+/**
+ * Record a skip once per dedupe key. KEYS: seen, skips. ARGV: dedupe, skip key, json, score, prefix.
+ * Returns {1, key} recorded, {0, outcome} already seen.
+ */
+export const RECORD_SKIP = `
+local existing = redis.call('HGET', KEYS[1], ARGV[1])
+if existing then return {0, existing} end
+redis.call('SET', ARGV[5] .. ':skip:' .. ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+redis.call('HSET', KEYS[1], ARGV[1], 'skip:' .. ARGV[2])
+return {1, ARGV[2]}
+`;
