@@ -14,6 +14,7 @@ import { createQueues } from './queues';
 import { resolveEscalationPolicy } from './sla/escalation-policy';
 import { createCaseStore } from './store/case-store';
 import { extraCommands } from './cli-extra';
+import { policyChecks, registerPolicyCommands } from './cli-policy';
 
 /**
  * `secdesk` — the command line. Command names, options and the JSON of `case --json` are a public
@@ -106,9 +107,11 @@ export function buildProgram(io: Io, setCode: (n: number) => void): Command {
     .command('check')
     .description('check config and connectivity to IMAP, SMTP and Redis')
     .option('--policy <SECURITY.md>', 'also compare the config with the project\'s SECURITY.md')
-    .action(async (o: { policy?: string }) => {
+    .option('--security-txt <file>', 'also check a published security.txt (Expires within 30 days)')
+    .action(async (o: { policy?: string; securityTxt?: string }) => {
       const cfg = config(g(), io);
       const lines = await runChecks(cfg, createLogger({ log: { level: 'silent', pretty: false } }));
+      lines.push(...policyChecks(cfg, { policy: o.policy, securityTxt: o.securityTxt, now: systemClock.now() }));
       lines.push(...(await extraCommands.checks(cfg, { policy: o.policy, now: systemClock.now() })));
       io.out(`${formatChecks(lines)}\n`);
       setCode(lines.some((l) => !l.ok) ? 1 : 0);
@@ -186,6 +189,7 @@ export function buildProgram(io: Io, setCode: (n: number) => void): Command {
       setCode(await runDemo({ out: io.out, seconds: o.seconds ? Number(o.seconds) : undefined }));
     });
 
+  registerPolicyCommands(program, { out: io.out, err: io.err, setCode });
   extraCommands.register(program, { io, setCode, config: () => config(g(), io) });
   return program;
 }

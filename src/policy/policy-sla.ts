@@ -51,6 +51,8 @@ const NOT_ANSWER_WORDS =
   /disclos|publish|public|fix(ed|es)?\b|patch|releas|embargo|advisor|cve|bounty|payout|veröffentlich|offenleg|behoben|divulg|public|parche|corrig|correcci|correctif|publier/iu;
 
 const CLAUSE_BREAK = /[,;:]|\s(?:and|und|y|et|but|aber|pero|mais)\s/iu;
+/** Where the quoted phrase starts: a colon stays in, so "Acknowledgement: within 24 hours" keeps its label. */
+const PHRASE_START = /[,;]|\s(?:and|und|y|et|but|aber|pero|mais)\s/iu;
 
 function unitOf(unit: string): { ms: number; suffix: string } {
   const u = unit.toLowerCase();
@@ -76,6 +78,7 @@ interface Hit {
   /** In the unit the policy used: `24h` stays `24h`, `one week` is `1w`. */
   duration: string;
   businessDays: boolean;
+  written: string;
   start: number;
   end: number;
 }
@@ -93,7 +96,7 @@ function hitsIn(sentence: string): Hit[] {
     const { ms, suffix } = unitOf(unit);
     const total = Math.round(n * ms);
     const duration = Number.isInteger(n) ? `${n}${suffix}` : formatDuration(total);
-    out.push({ ms: total, duration, businessDays, start: m.index, end: m.index + whole.length });
+    out.push({ ms: total, duration, businessDays, written: whole.trim(), start: m.index, end: m.index + whole.length });
   }
   return out;
 }
@@ -121,6 +124,8 @@ export function findPromises(units: TextUnit[]): SlaPromise[] {
         if (!ANSWER_WORDS.test(context)) context = before + ' ' + afterAll;
         if (!ANSWER_WORDS.test(context) || NOT_ANSWER_WORDS.test(context)) return;
         if (hit.ms < MIN_CLOCK || hit.ms > MAX_CLOCK) return;
+        const head = before.split(PHRASE_START).pop() ?? '';
+        const tail = brk ? afterAll.slice(0, brk.index) : afterAll;
         out.push({
           value: hit.ms,
           duration: hit.duration,
@@ -128,6 +133,8 @@ export function findPromises(units: TextUnit[]): SlaPromise[] {
           line: unit.line,
           detailed: DETAILED_WORDS.test(context),
           businessDays: hit.businessDays,
+          written: hit.written,
+          phrase: `${head}${sentence.slice(hit.start, hit.end)}${tail}`.trim(),
         });
       });
     }

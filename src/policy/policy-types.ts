@@ -37,6 +37,10 @@ export interface SlaPromise extends Found<number> {
   detailed: boolean;
   /** Business/working days were promised: the clock runs in calendar time, so it is stricter. */
   businessDays: boolean;
+  /** The duration as the policy wrote it (`24 hours`, `2 business days`, `one week`). */
+  written: string;
+  /** The clause that makes the promise ("acknowledge your email within 24 hours"), for comments. */
+  phrase: string;
 }
 
 export type VersionStatus = 'supported' | 'unsupported' | 'unknown';
@@ -56,6 +60,7 @@ export interface ChecklistItem {
   /** `null` when the field is not one the acknowledgement checklist knows. */
   id: ChecklistId | null;
   text: string;
+  line: number | null;
 }
 
 export interface ParsedPolicy {

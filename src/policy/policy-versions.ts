@@ -16,7 +16,7 @@ const VERSIONS_SECTION = /version|versi[oó]n|releases?/iu;
 const NO =
   /❌|✗|✘|✖|⛔|🚫|🔴|:x:|:no_entry(_sign)?:|:heavy_multiplication_x:|:red_circle:|\b(no|n|false|none|never)\b|not? (longer )?(supported|maintained)|unsupported|unmaintained|end[- ]of[- ](life|support)|\beol\b|deprecated|nein|nicht|veraltet|no soportad|sin soporte|non support/iu;
 const YES =
-  /✅|✔|✓|☑|🟢|:white_check_mark:|:heavy_check_mark:|:ballot_box_with_check:|:green_circle:|:check:|\b(yes|y|true)\b|supported|maintained|active|\blts\b|security (fixes|updates|patches)|\bja\b|unterstützt|(?<![\p{L}])s[ií](?![\p{L}])|soportad|oui|activ/iu;
+  /✅|✔|✓|☑|🟢|:white_check_mark:|:heavy_check_mark:|:ballot_box_with_check:|:green_circle:|:check:|\b(yes|y|true)\b|supported|maintained|maintenance|active|current|\blts\b|security (fixes|updates|patches)|\bja\b|unterstützt|(?<![\p{L}])s[ií](?![\p{L}])|soportad|oui|activ/iu;
 
 export function statusOf(cell: string): VersionStatus {
   if (/^\s*(n\/?a|\?|-|tbd|tba)\s*$/iu.test(cell)) return 'unknown';
@@ -34,6 +34,11 @@ export function cleanPattern(cell: string): string {
     return 'latest';
   }
   return v;
+}
+
+/** A cell quoted in a warning: a table cell can be any length, a warning is one line. */
+function short(cell: string): string {
+  return cell.length > 60 ? `${cell.slice(0, 59)}…` : cell;
 }
 
 interface Columns {
@@ -62,11 +67,11 @@ function rowsOfTable(t: TableBlock, cols: Columns, warnings: string[]): VersionR
     const pattern = cleanPattern(rawVersion);
     if (pattern === '') continue;
     if (!isVersionPattern(pattern)) {
-      warnings.push(`line ${r.line ?? '?'}: version "${rawVersion}" is not a pattern secdesk understands; left out`);
+      warnings.push(`line ${r.line ?? '?'}: version "${short(rawVersion)}" is not a pattern secdesk understands; left out`);
       continue;
     }
     const status = statusOf(statusText);
-    if (status === 'unknown') warnings.push(`line ${r.line ?? '?'}: cannot tell whether ${pattern} is supported ("${statusText}")`);
+    if (status === 'unknown') warnings.push(`line ${r.line ?? '?'}: cannot tell whether ${short(pattern)} is supported ("${short(statusText)}")`);
     const noteCells = r.cells.filter((_, i) => i !== cols.version && i !== cols.status && r.cells[i] !== '');
     const note = cols.note !== null ? r.cells[cols.note] || null : noteCells.join('; ') || null;
     out.push({ pattern, status, statusText, note, line: r.line });
@@ -94,6 +99,7 @@ function rowsOfList(l: ListBlock): VersionRow[] {
 
 const LATEST_PROSE =
   /\b(only|just)\b[^.]*\b(latest|most recent|newest|current)\b[^.]*\b(release|version)s?\b|\b(latest|most recent|newest|current)\b[^.]*\b(release|version)s?\b[^.]*\b(supported|receives? security|security (updates|fixes))/iu;
+const MAX_SENTENCE = 400;
 const LATEST_NEGATED = /\bnot\b|\bno\b|nicht|\bno\b/iu;
 
 /** A policy with no table that says "only the latest release is supported". */
@@ -102,6 +108,8 @@ function rowsOfProse(units: TextUnit[]): VersionRow[] {
     if (u.container !== 'paragraph' && u.container !== 'item') continue;
     if (!VERSIONS_SECTION.test(u.section) && !/support/iu.test(u.text)) continue;
     for (const s of u.text.split(/(?<=[.!?])\s+/u)) {
+      // LATEST_PROSE backtracks over its `[^.]*` runs; a real sentence is short, so longer is skipped.
+      if (s.length > MAX_SENTENCE) continue;
       if (LATEST_PROSE.test(s) && !LATEST_NEGATED.test(s)) {
         return [{ pattern: 'latest', status: 'supported', statusText: s.trim(), note: null, line: u.line }];
       }

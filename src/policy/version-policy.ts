@@ -2,7 +2,8 @@
  * Version verdicts against a policy's supported/unsupported patterns.
  *
  * Patterns are what real SECURITY.md tables contain: `0.8.x`, `5.1.*`, `0.8` (a release line),
- * `1.2.3`, `< 0.6`, `<=1.2`, `>= 2.1`, `> 3`, `1.0 - 1.4`, `2.0+`, `*`, and named refs like `latest`.
+ * `1.2.3`, `< 0.6`, `<=1.2`, `>= 2.1`, `> 3`, `1.0 - 1.4`, `2.0+`, `1.x and older`, `*`, and named refs
+ * like `latest`.
  * A version that no pattern covers gets `null`: the policy does not say, and we never guess.
  *
  * A pattern's version is read as a *release line*, the way tables mean it: `<= 1.2` covers 1.2.9
@@ -99,6 +100,11 @@ function parsePattern(raw: string): Matcher | null {
     const num = parseNumeric(plus[1]);
     if (num) return { kind: 'range', interval: { lo: num.parts, hi: null }, rank: RANK.open };
   }
+  const minus = /^v?(\S+?)\s*(?:and|or) (?:older|earlier|below|lower|prior)$/.exec(p);
+  if (minus && minus[1] !== undefined) {
+    const num = parseNumeric(minus[1]);
+    if (num) return { kind: 'range', interval: { lo: null, hi: nextLine(num.parts) }, rank: RANK.open };
+  }
   const span = /^v?(\S+)\s*(?:-|–|—|to)\s*v?(\S+)$/.exec(p);
   if (span && span[1] !== undefined && span[2] !== undefined) {
     const a = parseNumeric(span[1]);
@@ -115,7 +121,7 @@ function parsePattern(raw: string): Matcher | null {
 /** Split a cell like `4.2.x, 4.1.x` or `1.x || 2.x` into patterns. */
 function splitPatterns(pattern: string): string[] {
   return pattern
-    .split(/\s*(?:,|;|\|\||\band\b(?! (?:later|newer|above)))\s*/)
+    .split(/\s*(?:,|;|\|\||\band\b(?! (?:later|newer|above|older|earlier|below|lower|prior)))\s*/)
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }

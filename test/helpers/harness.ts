@@ -17,6 +17,9 @@ import { createLogger } from '../../src/log';
 import type { Sandbox, SandboxUser } from '../../src/sandbox';
 import { appendMessages, startSandbox } from '../../src/sandbox';
 import type { Case, SkipRecord } from '../../src/types';
+import Redis from 'ioredis';
+import type { CaseStore } from '../../src/store/case-store';
+import { createCaseStore } from '../../src/store/case-store';
 
 export const SECURITY = 'security@example.test';
 export const PASSWORD = 'test-pass';
@@ -32,6 +35,8 @@ export interface Harness {
   /** Start `secdesk <role>` as a child process (built CLI from dist/). */
   spawnDaemon(role?: 'run' | 'poller' | 'worker'): ChildProcess;
   append(raws: (string | Buffer)[], mailbox?: string, opts?: { internalDate?: Date }): Promise<{ uid: number }[]>;
+  /** The case store over its own Redis connection (works without an app in this process). */
+  store(): CaseStore;
   cases(): Promise<Case[]>;
   skips(): Promise<SkipRecord[]>;
   close(): Promise<void>;
@@ -75,8 +80,17 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const configFile = path.join(dir, 'secdesk.yml');
   writeFileSync(configFile, stringify(raw));
-  const cfg = buildConfig(raw);
+  let cfg: Config;
+  try {
+    cfg = buildConfig(raw);
+  } catch (e) {
+    await sandbox.close();
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   const apps: App[] = [];
+  let ownRedis: Redis | null = null;
+  let ownStore: CaseStore | null = null;
   const children: ChildProcess[] = [];
   let closing: Promise<void> | null = null;
 
@@ -103,20 +117,26 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     append(raws, mailbox = 'INBOX', o = {}) {
       return appendMessages(sandbox.dovecot.imapUrl(SECURITY), mailbox, raws, o);
     },
+    store() {
+      if (!ownStore) {
+        ownRedis = new Redis(cfg.redis.url, { maxRetriesPerRequest: null });
+        ownRedis.on('error', () => undefined);
+        ownStore = createCaseStore({ redis: ownRedis, prefix: cfg.redis.prefix });
+      }
+      return ownStore;
+    },
     async cases() {
-      const app = apps[0];
-      if (!app) throw new Error('no app');
-      return (await app.store.getMany(await app.store.listIds())).filter((c): c is Case => c !== null);
+      const store = h.store();
+      return (await store.getMany(await store.listIds())).filter((c): c is Case => c !== null);
     },
     async skips() {
-      const app = apps[0];
-      if (!app) throw new Error('no app');
-      return app.store.listSkips();
+      return h.store().listSkips();
     },
     close() {
       closing ??= (async () => {
         for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
         await Promise.allSettled(apps.map((a) => a.close(true)));
+        ownRedis?.disconnect();
         await sandbox.close();
         rmSync(dir, { recursive: true, force: true });
       })();
