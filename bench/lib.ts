@@ -1,0 +1,112 @@
+/**
+ * Shared pieces of the benchmarks: a sandbox with a secdesk config, secdesk as a child process
+ * (so its RSS is its own), percentiles, and polling helpers. Benchmarks print numbers; they assert
+ * nothing.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import Redis from 'ioredis';
+import { stringify } from 'yaml';
+import type { Config } from '../src/config';
+import { buildConfig } from '../src/config';
+import type { Sandbox } from '../src/sandbox';
+import { startSandbox } from '../src/sandbox';
+
+export const SECURITY = 'security@example.test';
+export const ROOT = path.join(__dirname, '..', '..');
+
+export interface BenchEnv {
+  sandbox: Sandbox;
+  cfg: Config;
+  configFile: string;
+  redis: Redis;
+  close(): Promise<void>;
+}
+
+export async function startEnv(extra: Record<string, unknown> = {}): Promise<BenchEnv> {
+  const sandbox = await startSandbox({ users: [{ user: SECURITY, password: 'bench-pass' }] });
+  const dir = mkdtempSync(path.join(tmpdir(), 'secdesk-bench-'));
+  const raw = {
+    address: SECURITY,
+    imap: { url: sandbox.dovecot.imapUrl(SECURITY), inbox: 'INBOX', poll_interval: '30s' },
+    smtp: { url: sandbox.smtp.url, from: `Bench <${SECURITY}>` },
+    redis: { url: sandbox.redis.url, prefix: 'bench' },
+    maintainers: ['alice@example.test'],
+    // The benchmarks measure throughput, not the backscatter limits.
+    rate_limit: { per_recipient: { max: 100000, per: '1h' }, per_domain: { max: 100000, per: '1h' }, global: { max: 1000000, per: '1h' } },
+    log: { level: 'warn', pretty: false },
+    ...extra,
+  };
+  const configFile = path.join(dir, 'secdesk.yml');
+  writeFileSync(configFile, stringify(raw));
+  const cfg = buildConfig(raw);
+  const redis = new Redis(sandbox.redis.url, { maxRetriesPerRequest: null });
+  return {
+    sandbox,
+    cfg,
+    configFile,
+    redis,
+    async close() {
+      redis.disconnect();
+      await sandbox.close();
+    },
+  };
+}
+
+export function spawnSecdesk(env: BenchEnv, role = 'run', extraArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...extraArgs, path.join(ROOT, 'bin', 'secdesk.js'), '--config', env.configFile, role], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+export function stopChild(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+  });
+}
+
+/** Peak resident set size of a process so far (VmHWM), in MB. */
+export function peakRssMb(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] as number;
+}
+
+export function median(values: number[]): number {
+  return percentile(values, 50);
+}
+
+export async function until(fn: () => Promise<boolean>, timeoutMs: number, everyMs = 50): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await fn()) return true;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  return false;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  value: number;
+  unit: string;
+  floor?: number;
+  target?: string;
+  note?: string;
+}

@@ -1,0 +1,115 @@
+/**
+ * 2. Arrival latency: with IDLE, messages APPENDed one at a time at `rate`/s for `seconds` →
+ * APPEND-to-case and APPEND-to-ack latency. 3. Big mail runs the same load with 20 MB messages
+ * going in alongside, and reports secdesk's peak RSS.
+ */
+import { ImapFlow } from 'imapflow';
+import { parseImapUrl } from '../../src/sandbox';
+import { bigAttachmentMessage, variedMessage } from '../../src/sandbox/mail-factory';
+import { SECURITY, peakRssMb, percentile, sleep, spawnSecdesk, startEnv, stopChild, until } from '../lib';
+
+export interface LatencyResult {
+  sent: number;
+  caseP50: number;
+  caseP95: number;
+  caseP99: number;
+  ackP50: number;
+  ackP95: number;
+  ackP99: number;
+  peakRssMb: number;
+  bigIngested?: number;
+}
+
+export async function arrivalLatency(opts: { rate: number; seconds: number; big?: { count: number; bytes: number } }): Promise<LatencyResult> {
+  const env = await startEnv();
+  const child = spawnSecdesk(env, 'run');
+  const t = parseImapUrl(env.sandbox.dovecot.imapUrl(SECURITY));
+  const client = new ImapFlow({ host: t.host, port: t.port, secure: false, auth: { user: t.user, pass: t.pass }, logger: false });
+  client.on('error', () => undefined);
+  try {
+    await until(async () => (await env.redis.get('bench:poller-lease')) !== null, 30_000);
+    await sleep(500);
+    await client.connect();
+    const appendedAt = new Map<string, number>();
+    const ackAt = new Map<string, number>();
+    env.sandbox.smtp.on('message', (m) => {
+      const id = /^In-Reply-To: (<[^>]+>)/im.exec(m.raw.toString('latin1', 0, 8192))?.[1];
+      if (id) ackAt.set(id, Date.now());
+    });
+    const caseAt = new Map<string, number>();
+    let stopWatch = false;
+    // Watch the case index: each new case's first Message-ID and when it appeared.
+    const watcher = (async () => {
+      let seen = 0;
+      while (!stopWatch) {
+        const ids = await env.redis.zrange('bench:cases', String(seen), '-1');
+        if (ids.length > 0) {
+          const now = Date.now();
+          const jsons = await env.redis.mget(ids.map((id) => `bench:case:${id}`));
+          for (const j of jsons) if (j) caseAt.set((JSON.parse(j) as { messages: { message_id: string }[] }).messages[0]!.message_id, now);
+          seen += ids.length;
+        }
+        await sleep(20);
+      }
+    })();
+    let peak = 0;
+    const rss = setInterval(() => (peak = Math.max(peak, peakRssMb(child.pid ?? 0))), 200);
+    const bigDone = opts.big ? appendBig(env.sandbox.dovecot.imapUrl(SECURITY), opts.big.count, opts.big.bytes) : Promise.resolve();
+    const total = opts.rate * opts.seconds;
+    const start = Date.now();
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / opts.rate;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const m = variedMessage(i, { tag: `lat${start}` });
+      appendedAt.set(m.messageId, Date.now());
+      await client.append('INBOX', m.raw);
+    }
+    await bigDone;
+    const allIn = (m: Map<string, number>): boolean => [...appendedAt.keys()].every((id) => m.has(id));
+    await until(async () => allIn(ackAt) && allIn(caseAt), 180_000, 200);
+    clearInterval(rss);
+    peak = Math.max(peak, peakRssMb(child.pid ?? 0));
+    stopWatch = true;
+    await watcher;
+    const toCase: number[] = [];
+    const toAck: number[] = [];
+    for (const [id, at] of appendedAt) {
+      const c = caseAt.get(id);
+      const a = ackAt.get(id);
+      if (c !== undefined) toCase.push(c - at);
+      if (a !== undefined) toAck.push(a - at);
+    }
+    const bigIngested = opts.big ? await env.redis.zcard('bench:cases') - toCase.length : undefined;
+    return {
+      sent: total,
+      caseP50: percentile(toCase, 50),
+      caseP95: percentile(toCase, 95),
+      caseP99: percentile(toCase, 99),
+      ackP50: percentile(toAck, 50),
+      ackP95: percentile(toAck, 95),
+      ackP99: percentile(toAck, 99),
+      peakRssMb: peak,
+      ...(bigIngested !== undefined ? { bigIngested } : {}),
+    };
+  } finally {
+    await client.logout().catch(() => client.close());
+    await stopChild(child);
+    await env.close();
+  }
+}
+
+/** The big messages go in over their own connection, spread over the run. */
+async function appendBig(imapUrl: string, count: number, bytes: number): Promise<void> {
+  const t = parseImapUrl(imapUrl);
+  const c = new ImapFlow({ host: t.host, port: t.port, secure: false, auth: { user: t.user, pass: t.pass }, logger: false });
+  c.on('error', () => undefined);
+  await c.connect();
+  try {
+    for (let i = 0; i < count; i++) {
+      await c.append('INBOX', bigAttachmentMessage(i, bytes));
+      await sleep(1000);
+    }
+  } finally {
+    await c.logout().catch(() => c.close());
+  }
+}
