@@ -26,8 +26,12 @@ import { createEscalateProcessor } from '../workers/escalate-worker';
 import type { Workers } from '../workers';
 import { createWorkers } from '../workers';
 import { createMailProcessor } from '../workers/mail-worker';
-import { createPageProcessor } from '../workers/page-worker';
-import { createSecurityServices } from './security-services';
+import { createPageFailureHandler, createPageProcessor } from '../workers/page-worker';
+import { createSecurityServices, loadPgpKeys } from './security-services';
+import { createMetrics } from './metrics';
+import type { HttpEndpoint } from './http-server';
+import { startHttp } from './http-server';
+import { exportTeamPublicKey, renderSecurityTxt } from './pgp/security-txt';
 
 /**
  * The composition root: builds every adapter from one Config and wires the pure core to them.
@@ -52,6 +56,8 @@ export interface App {
   readonly store: CaseStore;
   readonly queues: Queues;
   readonly poller: Poller | null;
+  /** The HTTP endpoint (metrics, health, security.txt) when `http.listen` is set. */
+  readonly http: HttpEndpoint | null;
   start(): Promise<void>;
   /** Re-arm the SLA timers of every open case (start-up; idempotent). Returns how many were armed. */
   reconcile(): Promise<number>;
@@ -72,13 +78,17 @@ function scheduleFrom(delays: number[] | undefined, fallback: (n: number) => num
 export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
   const clock = opts.clock ?? systemClock;
   const log = opts.log;
+  // Keys first: a wrong passphrase or an unreadable key is a ConfigError that must stop start-up
+  // before any connection is open (an open Redis connection would keep the process alive).
+  const pgpKeys = await loadPgpKeys(cfg);
   const redis = new Redis(cfg.redis.url, { maxRetriesPerRequest: null, enableReadyCheck: true, lazyConnect: false });
   redis.on('error', (err: Error) => log.warn({ component: 'redis', err: { message: err.message } }, 'redis.error'));
   const store = createCaseStore({ redis, prefix: cfg.redis.prefix });
   const queues = createQueues(redis, cfg.redis.prefix, log.child({ component: 'queue' }));
   const policy = resolveEscalationPolicy(cfg);
   const secret = deriveMessageIdSecret(cfg);
-  const security = await createSecurityServices(cfg, { redis, log, clock, resolver: opts.resolver });
+  const security = await createSecurityServices(cfg, { redis, log, clock, resolver: opts.resolver, pgpKeys });
+  const metrics = createMetrics(store);
   const wantsPoller = opts.role !== 'worker';
   const wantsWorkers = opts.role !== 'poller';
 
@@ -123,33 +133,50 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
           secret,
           pgp: security.pgpOut,
         }),
-        escalate: createEscalateProcessor({ store, queues, policy, clock, log: log.child({ component: 'escalate' }) }),
+        escalate: createEscalateProcessor({ store, queues, policy, clock, log: log.child({ component: 'escalate' }), pageAttempts: cfg.pager_retry ? cfg.pager_retry.length + 1 : undefined }),
         page: createPageProcessor({ cfg, store, channels, policy, clock, log: log.child({ component: 'page' }) }),
       },
       mailBackoff: scheduleFrom(cfg.smtp.retry, (n) => nextDelay(n)),
       pagerBackoff: scheduleFrom(cfg.pager_retry, (n) => pagerBackoff(n)),
-      onPageFailed: async (job, err) => {
-        if (cfg.maintainers.length === 0) return;
-        await m.send({
-          from: cfg.smtp.from,
-          to: cfg.maintainers,
-          subject: `[secdesk] pager channel ${job.channel} failed for ${job.caseId}`,
-          text: `secdesk could not deliver a ${job.action} for case ${job.caseId} to the pager channel "${job.channel}" after all retries.\n\nLast error: ${err.message.slice(0, 300)}\n\nCheck the channel's configuration; see the case with: secdesk case ${job.caseId}\n`,
-          headers: { 'Auto-Submitted': 'auto-generated' },
-        });
+      onPageFailed: createPageFailureHandler({ cfg, store, redis, clock, log: log.child({ component: 'page' }), sendMail: (mail) => m.send(mail) }),
+      onIngested: (job, r) => {
+        metrics.onIngested(job, r);
+        opts.hooks?.onIngested?.(job, r);
       },
-      ...opts.hooks,
+      onMail: (job, r) => {
+        metrics.onMail(job, r);
+        opts.hooks?.onMail?.(job, r);
+      },
+      onEscalate: (job, r) => {
+        metrics.onEscalate(job, r);
+        opts.hooks?.onEscalate?.(job, r);
+      },
     });
   }
 
   const poller = wantsPoller ? createPoller({ cfg, redis, store, queues, log, clock, leaseTtlMs: opts.leaseTtlMs }) : null;
 
+  let http: HttpEndpoint | null = null;
   const app: App = {
     redis,
     store,
     queues,
     poller,
+    get http() {
+      return http;
+    },
     async start() {
+      if (cfg.http.listen) {
+        const teamKeys = security.teamKeys;
+        http = await startHttp(cfg.http.listen, {
+          metrics,
+          log: log.child({ component: 'http' }),
+          healthy: async () => (await redis.ping().catch(() => null)) === 'PONG',
+          publicKey: () => (teamKeys.length ? exportTeamPublicKey(teamKeys) : null),
+          securityTxt: () => renderSecurityTxt(cfg, { now: clock.now() }),
+        });
+        log.info({ port: http.port }, 'http.listening');
+      }
       if (wantsWorkers) {
         const n = await app.reconcile();
         log.info({ armed: n }, 'sla.reconciled');
@@ -161,7 +188,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
       let armed = 0;
       for (let i = 0; i < ids.length; i += 500) {
         const cases = await store.getMany(ids.slice(i, i + 500));
-        for (const c of cases) if (c) armed += await armTimers(c, policy, queues, clock);
+        for (const c of cases) if (c) armed += await armTimers(c, policy, queues, clock, { recheck: true });
       }
       return armed;
     },
@@ -169,6 +196,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
       let closing: Promise<void> | null = null;
       return (force = false) => {
         closing ??= (async () => {
+          await http?.close();
           await poller?.close();
           await workers?.close(force);
           await queues.close();

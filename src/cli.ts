@@ -13,6 +13,7 @@ import { createLogger } from './log';
 import { createQueues } from './queues';
 import { resolveEscalationPolicy } from './sla/escalation-policy';
 import { createCaseStore } from './store/case-store';
+import type { Case } from './types';
 import { extraCommands } from './cli-extra';
 import { policyChecks, registerPolicyCommands } from './cli-policy';
 
@@ -127,9 +128,21 @@ export function buildProgram(io: Io, setCode: (n: number) => void): Command {
       await withStore(cfg, async ({ store }) => {
         const ids = await store.listIds();
         const now = systemClock.now();
-        let cases = (await store.getMany(ids)).filter((c): c is NonNullable<typeof c> => c !== null);
-        if (o.state) cases = cases.filter((c) => (o.state === 'support' ? c.kind === 'support' : c.state === o.state));
-        io.out(o.json ? `${JSON.stringify(cases.map((c) => caseJson(c, cfg, now)))}\n` : `${casesTable(cases, cfg, now)}\n`);
+        const keep = (c: Case | null): c is Case => c !== null && (!o.state || (o.state === 'support' ? c.kind === 'support' : c.state === o.state));
+        if (!o.json) {
+          io.out(`${casesTable((await store.getMany(ids)).filter(keep), cfg, now)}\n`);
+          return;
+        }
+        // Streamed in chunks: 100,000 cases must not become one giant string.
+        let first = true;
+        io.out('[');
+        for (let i = 0; i < ids.length; i += 1000) {
+          const part = (await store.getMany(ids.slice(i, i + 1000))).filter(keep).map((c) => JSON.stringify(caseJson(c, cfg, now)));
+          if (part.length === 0) continue;
+          io.out(`${first ? '' : ','}${part.join(',')}`);
+          first = false;
+        }
+        io.out(']\n');
       });
       setCode(0);
     });

@@ -139,6 +139,8 @@ export const configSchema = z.object({
       passphrase_file: z.string().optional(),
       reporter_keys: z.string().optional(),
       maintainer_keys: z.string().optional(),
+      /** Time allowed for decrypting and verifying one message; past it the case records why. Default 20s. */
+      timeout: duration.optional(),
     })
     .default({}),
   security_txt: z
@@ -147,6 +149,10 @@ export const configSchema = z.object({
       expires: duration.optional(),
       preferred_languages: z.array(z.string()).default(['en']),
       encryption: z.string().optional(),
+      /** The security.txt as published (a file path or an http(s) URL): `secdesk check` warns before it expires. */
+      published_file: z.string().optional(),
+      /** The team public key as published (a file path or an http(s) URL): `secdesk check` compares it with the key secdesk decrypts with. */
+      published_key_file: z.string().optional(),
     })
     .default({ preferred_languages: ['en'] }),
   http: z.object({ listen: z.string().optional() }).default({}),

@@ -75,7 +75,9 @@ export function createQueues(connection: Redis, prefix: string, log: Logger): Qu
   const opts = { connection, prefix: `${prefix}:q`, defaultJobOptions: KEEP };
   const qs = {
     ingest: new Queue<IngestJob>(QUEUE_NAMES.ingest, opts),
-    mail: new Queue<MailJob>(QUEUE_NAMES.mail, opts),
+    // 'custom' makes BullMQ ask the worker's backoffStrategy (the SMTP schedule) between attempts;
+    // without a backoff option it retries at once and an SMTP outage burns every attempt in seconds.
+    mail: new Queue<MailJob>(QUEUE_NAMES.mail, { ...opts, defaultJobOptions: { ...KEEP, backoff: { type: 'custom' } } }),
     escalate: new Queue<EscalateJob>(QUEUE_NAMES.escalate, opts),
     page: new Queue<PageJob>(QUEUE_NAMES.page, opts),
   };

@@ -122,6 +122,21 @@ describe('rate limiter (real Redis)', () => {
     expect(ttl).toBeLessThanOrEqual(30 * SECOND);
   });
 
+  it('a retry of the same mail (same mail key) reuses its slot; other mail is still limited', async () => {
+    const clock = new ManualClock('2026-03-03T12:00:00Z');
+    const { rl } = limiter(limits({ per_recipient: { max: 2, per: HOUR } }), clock);
+    expect(await rl.take('c@z.example', '<secdesk.SEC-2026-0001.ack.x@e.test>')).toEqual({ allowed: true });
+    for (let i = 0; i < 5; i++) {
+      clock.advance(MINUTE);
+      expect(await rl.take('c@z.example', '<secdesk.SEC-2026-0001.ack.x@e.test>')).toEqual({ allowed: true });
+    }
+    expect(await rl.take('c@z.example', '<secdesk.SEC-2026-0002.ack.y@e.test>')).toEqual({ allowed: true });
+    expect(await rl.take('c@z.example', '<secdesk.SEC-2026-0003.ack.z@e.test>')).toMatchObject({ allowed: false, limit: 'recipient' });
+    // Once its slot left the window, the same mail counts again like any other.
+    clock.advance(HOUR);
+    expect(await rl.take('c@z.example', '<secdesk.SEC-2026-0001.ack.x@e.test>')).toEqual({ allowed: true });
+  });
+
   it('refuses a recipient that is not a bare address', async () => {
     const { rl } = limiter(limits(), new ManualClock(0));
     await expect(rl.take('a@b.example\r\nX: y')).rejects.toThrow(/not a usable address/);

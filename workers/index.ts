@@ -11,6 +11,7 @@ import type { EscalateJob, IngestJob, MailJob, PageJob } from '../src/queues';
 import type { CaseStore } from '../src/store/case-store';
 import type { EscalateOutcome } from './escalate-worker';
 import type { MailOutcome } from './mail-worker';
+import { recordMailGaveUp } from './mail-worker';
 
 /**
  * BullMQ workers around the processors. The processors are plain functions of a job's data; this
@@ -112,6 +113,12 @@ export function createWorkers(deps: WorkerDeps): Workers {
     { ...common, concurrency: cfg.workers.concurrency, settings: { backoffStrategy: (attemptsMade: number) => deps.mailBackoff(attemptsMade) } },
   );
   mail.on('failed', (job, err) => {
+    // finishedOn is set only when BullMQ failed the job for good (the SMTP schedule ran out).
+    if (job?.finishedOn) {
+      log.error({ component: 'mail', caseId: job.data.caseId, purpose: job.data.purpose, attempts: job.attemptsMade, err: { message: coerceError(err).message } }, 'mail.gave_up');
+      void recordMailGaveUp(deps.store, job.data, coerceError(err)).catch((e: Error) => log.error({ err: { message: e.message } }, 'mail.failure_unrecorded'));
+      return;
+    }
     log.warn({ component: 'mail', caseId: job?.data.caseId, purpose: job?.data.purpose, attempts: job?.attemptsMade, err: { message: coerceError(err).message } }, 'mail.retry');
   });
   workers.push(mail);
@@ -135,7 +142,8 @@ export function createWorkers(deps: WorkerDeps): Workers {
   });
   page.on('failed', (job, err) => {
     if (!job) return;
-    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err.name === 'UnrecoverableError';
+    // finishedOn is set only when BullMQ failed the job for good (out of attempts, or unrecoverable).
+    const final = !!job.finishedOn || err.name === 'UnrecoverableError';
     if (!final) {
       log.warn({ component: 'page', channel: job.data.channel, caseId: job.data.caseId, attempts: job.attemptsMade, err: { message: err.message } }, 'page.retry');
       return;

@@ -1,18 +1,21 @@
 import type { SendMailOptions } from 'nodemailer';
 import type { Clock } from '../src/clock';
 import type { Config } from '../src/config';
-import { fromAddress } from '../src/config';
-import { coerceError } from '../src/errors';
+import { fromAddress, ownAddresses } from '../src/config';
+import { coerceError, PermanentError } from '../src/errors';
 import type { Logger } from '../src/log';
+import { normalizeAddress, robotAddressKind } from '../src/notify/address';
 import type { AutoReplyPurpose, InboundRef } from '../src/notify/compose';
-import { composeAutoReply } from '../src/notify/compose';
+import { composeAutoReply, REPEATABLE_PURPOSES } from '../src/notify/compose';
+import { makeMessageId, messageIdDomain } from '../src/notify/message-id';
 import type { RateLimiter } from '../src/notify/rate-limit';
 import type { Renderer } from '../src/notify/render';
 import { TEMPLATE_FOR_PURPOSE } from '../src/notify/render';
 import { classifySmtpError } from '../src/notify/send-schedule';
-import { buildTemplateVars, DEFAULT_CHECKLIST_LABELS } from '../src/notify/template-vars';
+import { buildTemplateVars } from '../src/notify/template-vars';
 import type { Mailer } from '../src/mailer';
 import { CHECKLIST_IDS } from '../src/policy/policy-types';
+import { CHECKLIST_LABELS } from '../src/triage';
 import type { MailJob } from '../src/queues';
 import type { CaseStore } from '../src/store/case-store';
 import type { Case, CaseMessage, Notice } from '../src/types';
@@ -21,14 +24,17 @@ import type { Case, CaseMessage, Notice } from '../src/types';
  * The mail worker: every automatic mail secdesk sends. When a job fires it re-reads the case and
  * does nothing if that mail was already sent (at most one acknowledgement per case, whatever the
  * retries). Rate limits hold mail back (recorded on the case) rather than drop it; temporary SMTP
- * failures are thrown so BullMQ retries on the schedule in send-schedule.ts; permanent ones are
- * recorded on the case and not retried.
+ * failures are recorded on the case as `queued` and thrown so BullMQ retries on the schedule in
+ * send-schedule.ts (or `smtp.retry`); permanent ones are recorded on the case and not retried, and
+ * so is a mail whose retries ran out (`recordMailGaveUp`, called by the worker adapter).
  */
 
 export interface PgpOut {
   /** The reporter's public key, when known (configured, imported or pinned). */
   hasKeyFor(address: string): Promise<boolean>;
   encrypt(mail: SendMailOptions, to: string, realSubject: string): Promise<{ raw: Buffer; envelope: { from: string; to: string[] } }>;
+  /** The report's real subject, which an encrypted reply may quote (the case stores a placeholder). */
+  realSubject(c: Case): Promise<string>;
   teamFingerprint: string;
 }
 
@@ -49,17 +55,76 @@ export type MailOutcome = { status: 'sent' | 'suppressed' | 'failed' | 'done'; d
 /** How long a rate-limited mail may wait before it is given up (recorded as suppressed). */
 const MAX_HOLD_MS = 24 * 3600_000;
 
+/**
+ * A send in progress is claimed on the case (a `queued` notice saying `sending`) so that two runs of
+ * the same mail — two job IDs, a second worker process, a stalled job re-run — never both send it.
+ * A claim older than this (longer than any one SMTP transaction, see src/mailer.ts timeouts) belongs
+ * to a run that died: it is taken over.
+ */
+const CLAIM_TTL_MS = 5 * 60_000;
+/** How long a run that found the mail being sent by another waits before it looks again. */
+const BUSY_WAIT_MS = 2000;
+const SENDING = 'sending';
+
 const REPORTER_PURPOSES = new Set<MailJob['purpose']>(['ack', 'support_redirect', 'chaser_reply', 'resolution', 'undecryptable', 'encrypted_no_key']);
 
 function noticeKey(job: MailJob): string {
   return job.seq === undefined ? job.purpose : `${job.purpose}#${job.seq}`;
 }
 
+/** The mail's story is over: sent, failed for good, or suppressed. */
+function isFinal(n: Notice): boolean {
+  return n.status === 'sent' || n.status === 'failed' || n.status === 'suppressed';
+}
+
+function isLiveClaim(n: Notice, key: string, now: number): boolean {
+  return n.purpose === key && n.status === 'queued' && n.detail === SENDING && now - Date.parse(n.at) < CLAIM_TTL_MS;
+}
+
+/** Reporter-facing labels for checklist ids (unknown ids are dropped). */
 function labelsFor(ids: unknown): string[] | null {
   if (!Array.isArray(ids)) return null;
   return ids
-    .map((id) => DEFAULT_CHECKLIST_LABELS[CHECKLIST_IDS.indexOf(id as (typeof CHECKLIST_IDS)[number])] ?? null)
+    .map((id) => (typeof id === 'string' && Object.hasOwn(CHECKLIST_LABELS, id) ? CHECKLIST_LABELS[id as keyof typeof CHECKLIST_LABELS] : null))
     .filter((x): x is string => x !== null);
+}
+
+/** The checklist the policy asks for (config `checklist`, else all of it), shown until triage says what is missing. */
+function checklistFor(cfg: Config): string[] {
+  return labelsFor(cfg.checklist ?? [...CHECKLIST_IDS]) ?? [];
+}
+
+/**
+ * A chaser reply answers one follow-up: only a person's, never our own address, a maintainer or a
+ * robot (an echo of our own mail that lost its markings must not start a conversation with itself).
+ */
+function followupBlocked(c: Case, job: MailJob, cfg: Config): string | null {
+  const m = job.seq !== undefined ? c.messages[job.seq - 1] : undefined;
+  if (!m || m.direction !== 'in' || m.kind !== 'followup') return 'the message to answer is not a follow-up from the reporter';
+  const from = normalizeAddress(m.from);
+  if (ownAddresses(cfg).has(from)) return 'the follow-up came from our own address';
+  if (cfg.maintainers.includes(from)) return 'the follow-up came from a maintainer';
+  const robot = robotAddressKind(from);
+  return robot ? `the follow-up came from a ${robot} address` : null;
+}
+
+/**
+ * After the last retry of a temporary failure (the worker adapter calls this when BullMQ fails the
+ * job for good): the case says the mail could not be sent, never silence.
+ */
+export async function recordMailGaveUp(store: CaseStore, job: MailJob, err: Error, at: Date = new Date()): Promise<void> {
+  const key = noticeKey(job);
+  const detail = `gave up after repeated temporary failures: ${coerceError(err).message}`.slice(0, 300);
+  await store.update(job.caseId, (x) => {
+    const notices = x.notices ?? [];
+    if (notices.some((n) => n.purpose === key && isFinal(n))) return null;
+    // Another run of this mail is sending it right now: its outcome, not ours, is the mail's.
+    if (notices.some((n) => isLiveClaim(n, key, at.getTime()))) return null;
+    const to = notices.find((n) => n.purpose === key)?.to;
+    x.notices = [...notices.filter((n) => n.purpose !== key), { purpose: key, at: at.toISOString(), status: 'failed' as const, ...(to ? { to } : {}), detail }].slice(-100);
+    x.timeline.push({ at: at.toISOString(), event: 'mail.failed', detail: `${key}: ${detail}`.slice(0, 300) });
+    return { value: x, result: undefined };
+  });
 }
 
 /** The message a mail answers: the report, or for a chaser reply the latest follow-up. */
@@ -73,10 +138,11 @@ function inboundFor(c: Case, job: MailJob): { ref: InboundRef; msg: CaseMessage 
 export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstTriedAt: number) => Promise<MailOutcome> {
   const { cfg, store, mailer, renderer, clock } = deps;
 
+  /** Record the state of one mail on its case; a held or queued entry is replaced by the next. */
   async function note(c: Case, job: MailJob, n: Omit<Notice, 'purpose' | 'at'>, extra?: (x: Case) => void): Promise<void> {
     const at = clock.now().toISOString();
     await store.update(c.id, (x) => {
-      const notices = (x.notices ?? []).filter((p) => !(p.purpose === noticeKey(job) && p.status === 'held'));
+      const notices = (x.notices ?? []).filter((p) => !(p.purpose === noticeKey(job) && (p.status === 'held' || p.status === 'queued')));
       x.notices = [...notices, { purpose: noticeKey(job), at, ...n }].slice(-100);
       extra?.(x);
       return { value: x, result: undefined };
@@ -97,10 +163,38 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
     return { status: 'sent' };
   }
 
+  /** Atomically mark the mail as being sent, unless it is done or another run is sending it. */
+  async function claimSend(c: Case, job: MailJob, to: string): Promise<'claimed' | 'done' | 'busy'> {
+    const key = noticeKey(job);
+    let verdict: 'claimed' | 'done' | 'busy' = 'claimed';
+    const now = clock.now();
+    await store.update(c.id, (x) => {
+      const notices = x.notices ?? [];
+      if (notices.some((n) => n.purpose === key && isFinal(n)) || (job.purpose === 'ack' && x.acknowledged_at)) verdict = 'done';
+      else if (notices.some((n) => isLiveClaim(n, key, now.getTime()))) verdict = 'busy';
+      else verdict = 'claimed';
+      if (verdict !== 'claimed') return null;
+      const others = notices.filter((n) => !(n.purpose === key && (n.status === 'held' || n.status === 'queued')));
+      x.notices = [...others, { purpose: key, at: now.toISOString(), status: 'queued' as const, to, detail: SENDING }].slice(-100);
+      return { value: x, result: undefined };
+    });
+    return verdict;
+  }
+
+  /** A mail that can never go out as composed (bad recipient, broken template): recorded, not retried. */
+  async function fail(c: Case, job: MailJob, to: string, err: unknown): Promise<MailOutcome> {
+    const message = coerceError(err).message.slice(0, 300);
+    deps.log.warn({ caseId: c.id, purpose: noticeKey(job), err: { message } }, 'mail.failed');
+    await note(c, job, { status: 'failed', to, detail: message }, (x) =>
+      x.timeline.push({ at: clock.now().toISOString(), event: 'mail.failed', detail: `${noticeKey(job)}: ${message.slice(0, 200)}` }),
+    );
+    return { status: 'failed', detail: message };
+  }
+
   return async function process(job, firstTriedAt) {
     const c = await store.mustGet(job.caseId);
     const key = noticeKey(job);
-    if ((c.notices ?? []).some((n) => n.purpose === key && (n.status === 'sent' || n.status === 'failed' || n.status === 'suppressed'))) return { status: 'done' };
+    if ((c.notices ?? []).some((n) => n.purpose === key && isFinal(n))) return { status: 'done' };
     if (job.purpose === 'ack' && c.acknowledged_at) return { status: 'done' };
 
     if (job.purpose === 'spoof_report') {
@@ -112,16 +206,39 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
     const reporterMail = REPORTER_PURPOSES.has(job.purpose);
     let to = c.reply_to;
     if (job.purpose === 'command_errors') to = c.messages[(job.seq ?? 0) - 1]?.from ?? '';
+    // Encrypted report: answer encrypted when we can; otherwise say nothing beyond the case ID.
+    const encryptTo = c.encrypted && deps.pgp && reporterMail && (await deps.pgp.hasKeyFor(to)) ? deps.pgp : null;
+    const purpose = (job.purpose === 'ack' && c.encrypted && !encryptTo ? 'encrypted_no_key' : job.purpose) as AutoReplyPurpose;
+    const seqOpt = job.seq !== undefined && REPEATABLE_PURPOSES.has(purpose) ? { seq: job.seq } : {};
+    let messageId: string;
+    try {
+      messageId = makeMessageId({ caseId: c.id, purpose, ...seqOpt }, messageIdDomain(cfg), deps.secret);
+    } catch (err) {
+      return fail(c, job, to, err);
+    }
+
     if (reporterMail) {
       if (!c.auto_reply?.allowed) {
         await note(c, job, { status: 'suppressed', detail: c.auto_reply?.reason ?? 'automatic replies are not allowed for this case' });
         return { status: 'suppressed' };
       }
+      const blocked = job.purpose === 'chaser_reply' ? followupBlocked(c, job, cfg) : null;
+      if (blocked) {
+        await note(c, job, { status: 'suppressed', to, detail: blocked });
+        return { status: 'suppressed', detail: blocked };
+      }
       if ((c.bouncing ?? []).includes(to)) {
         await note(c, job, { status: 'suppressed', to, detail: `${to} is bouncing` });
         return { status: 'suppressed' };
       }
-      const rate = await deps.rateLimiter.take(to);
+      let rate;
+      try {
+        // Keyed by the mail's Message-ID: a retry after an SMTP failure reuses its slot.
+        rate = await deps.rateLimiter.take(to, messageId);
+      } catch (err) {
+        if (err instanceof PermanentError) return fail(c, job, to, err);
+        throw err;
+      }
       if (!rate.allowed) {
         const detail = `held back by the ${rate.limit} rate limit`;
         if (clock.now().getTime() - firstTriedAt > MAX_HOLD_MS) {
@@ -133,37 +250,41 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
       }
     }
 
-    // Encrypted report: answer encrypted when we can; otherwise say nothing beyond the case ID.
-    const encryptTo = c.encrypted && deps.pgp && reporterMail && (await deps.pgp.hasKeyFor(to)) ? deps.pgp : null;
-    // Without the reporter's key an encrypted report's ack may say nothing but the case ID.
-    const purpose = (job.purpose === 'ack' && c.encrypted && !encryptTo ? 'encrypted_no_key' : job.purpose) as AutoReplyPurpose;
-    const missing = labelsFor((c.fields as { missing?: unknown }).missing);
-    const unsupported = (c.fields as { unsupported_versions?: unknown }).unsupported_versions;
-    const vars = buildTemplateVars(c, cfg, {
-      missing,
-      unsupported_versions: Array.isArray(unsupported) ? (unsupported as string[]) : [],
-      command_errors: job.purpose === 'command_errors' ? c.timeline.filter((t) => t.event === 'command.error').slice(-20).map((t) => t.detail ?? '') : [],
-      advisory_url: c.advisory_url ?? null,
-      key_fingerprint: deps.pgp?.teamFingerprint ?? null,
-      encrypted_reply: !!encryptTo,
-    });
-    const rendered = renderer.render(TEMPLATE_FOR_PURPOSE[purpose], vars);
-    const { ref } = inboundFor(c, job);
-    const mail = composeAutoReply(purpose, c, ref, rendered, cfg, deps.secret, {
-      ...(job.seq !== undefined && (purpose === 'chaser_reply' || purpose === 'command_errors') ? { seq: job.seq } : {}),
-      to,
-      subjectTagOnly: c.encrypted,
-    });
-    const messageId = String(mail.messageId);
+    let mail: SendMailOptions;
+    try {
+      const missing = labelsFor((c.fields as { missing?: unknown }).missing);
+      const unsupported = (c.fields as { unsupported_versions?: unknown }).unsupported_versions;
+      // Inside an encrypted reply the reporter may read their own subject again.
+      const shown = encryptTo ? { ...c, subject: await encryptTo.realSubject(c) } : c;
+      const vars = buildTemplateVars(shown, cfg, {
+        missing,
+        checklist: checklistFor(cfg),
+        unsupported_versions: Array.isArray(unsupported) ? (unsupported as string[]) : [],
+        // Only the errors of the mail being answered (same sender, same arrival), not every earlier one.
+        command_errors: job.purpose === 'command_errors' ? c.timeline.filter((t) => t.event === 'command.error' && (job.seq === undefined || (t.by === c.messages[job.seq - 1]?.from && t.at === c.messages[job.seq - 1]?.date))).slice(-20).map((t) => t.detail ?? '') : [],
+        advisory_url: c.advisory_url ?? null,
+        key_fingerprint: deps.pgp?.teamFingerprint ?? null,
+        encrypted_reply: !!encryptTo,
+      });
+      const rendered = renderer.render(TEMPLATE_FOR_PURPOSE[purpose], vars);
+      const { ref } = inboundFor(c, job);
+      mail = composeAutoReply(purpose, c, ref, rendered, cfg, deps.secret, { ...seqOpt, to, subjectTagOnly: c.encrypted });
+    } catch (err) {
+      if (err instanceof PermanentError) return fail(c, job, to, err);
+      throw err;
+    }
+    const claim = await claimSend(c, job, to);
+    if (claim === 'done') return { status: 'done' };
+    if (claim === 'busy') return { status: 'held', until: clock.now().getTime() + BUSY_WAIT_MS, detail: 'being sent by another run' };
     try {
       if (encryptTo) await mailer.send({ ...(await encryptTo.encrypt(mail, to, c.subject)), messageId });
       else await mailer.send(mail);
     } catch (err) {
       const e = classifySmtpError(err);
-      if (e.retryable) throw e;
-      deps.log.warn({ caseId: c.id, purpose: key, err: { message: coerceError(err).message } }, 'mail.failed');
-      await note(c, job, { status: 'failed', to, detail: e.message.slice(0, 300) }, (x) => x.timeline.push({ at: clock.now().toISOString(), event: 'mail.failed', detail: `${key}: ${e.message.slice(0, 200)}` }));
-      return { status: 'failed', detail: e.message };
+      if (!e.retryable) return fail(c, job, to, e);
+      // Retried by BullMQ on the SMTP schedule; meanwhile the case says the mail is waiting.
+      await note(c, job, { status: 'queued', to, detail: `not sent yet, will retry: ${e.message}`.slice(0, 300) }).catch(() => undefined);
+      throw e;
     }
     const at = clock.now().toISOString();
     await note(c, job, { status: 'sent', to, message_id: messageId }, (x) => {

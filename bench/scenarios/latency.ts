@@ -79,7 +79,18 @@ export async function arrivalLatency(opts: { rate: number; seconds: number; big?
       if (c !== undefined) toCase.push(c - at);
       if (a !== undefined) toAck.push(a - at);
     }
-    const bigIngested = opts.big ? await env.redis.zcard('bench:cases') - toCase.length : undefined;
+    let bigIngested: number | undefined;
+    if (opts.big) {
+      // The big ones go in last and take longest: give them time, then count them by Message-ID.
+      const countBig = async (): Promise<number> => {
+        const ids = await env.redis.zrange('bench:cases', '0', '-1');
+        const js = ids.length ? await env.redis.mget(ids.map((id) => `bench:case:${id}`)) : [];
+        return js.filter((j) => j && (JSON.parse(j) as { messages: { message_id: string }[] }).messages[0]!.message_id.startsWith('<big-')).length;
+      };
+      await until(async () => (await countBig()) >= opts.big!.count, 120_000, 500);
+      bigIngested = await countBig();
+      peak = Math.max(peak, peakRssMb(child.pid ?? 0));
+    }
     return {
       sent: total,
       caseP50: percentile(toCase, 50),

@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import type { Redis } from 'ioredis';
 import path from 'node:path';
 import { createCaseStore } from '../../src/store/case-store';
 import { createQueues } from '../../src/queues';
@@ -20,7 +21,7 @@ import { ROOT, percentile, spawnSecdesk, startEnv, stopChild, until } from '../l
 
 const run = promisify(execFile);
 
-async function usedMemory(redis: import('ioredis').Redis): Promise<number> {
+async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory');
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
 }

@@ -212,7 +212,8 @@ export function createFolderWatcher(deps: FolderWatcherDeps, folder: 'inbox' | '
         log.info({ exists: c.mailbox ? c.mailbox.exists : 0 }, 'poller.connected');
         c.on('exists', () => void requestSync());
         await requestSync();
-        await Promise.race([gone, new Promise<void>((resolve) => (wakeLoop = resolve))]);
+        // close() may have run while we connected: its wakeLoop() call is then already spent.
+        if (!closed) await Promise.race([gone, new Promise<void>((resolve) => (wakeLoop = resolve))]);
       } catch (err) {
         const e = err as Error & { authenticationFailed?: boolean };
         log.warn({ err: { message: e.message, authenticationFailed: e.authenticationFailed } }, 'poller.connect_failed');

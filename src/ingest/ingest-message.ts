@@ -151,6 +151,9 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
 
     const pgp = deps.pgp && job.folder === 'inbox' ? await deps.pgp.open(raw, outer) : null;
     const msg = pgp?.msg ?? outer;
+    // What is recorded of an encrypted message: its protected Subject is plaintext and stays inside
+    // the ciphertext (the raw mail, and the sealed copy of a new case).
+    const stored = pgp?.encrypted && pgp.subject ? { ...msg, subject: '(encrypted)' } : msg;
     const meta: InboundMeta = { ref: { mailbox: job.mailbox, uidValidity: job.uidValidity, uid: job.uid }, internalDate: job.internalDate, rawKey: job.rawKey };
 
     const robot = detectRobot(outer, { ownAddresses: own });
@@ -175,13 +178,13 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       isOwnMessage: isOwnMessageId(outer.messageId, domain, deps.messageIdSecret),
     });
 
-    if (route.action === 'skip') return skip(job, dedupe, route.reason, route.detail, msg, route.caseId);
+    if (route.action === 'skip') return skip(job, dedupe, route.reason, route.detail, stored, route.caseId);
 
     if (route.action === 'attach') {
       const sender = route.kind === 'maintainer_reply' && job.folder === 'inbox' ? await deps.verifySender(raw, msg, pgp) : null;
       if (sender && !sender.authenticated && sender.retryable) throw new TransientError('EAuthTemp', `sender verification failed temporarily: ${sender.reason}`);
       const res = await store.update(route.caseId, (c) => {
-        const fx = attachToCase(c, { msg, meta, kind: route.kind, folder: job.folder, sender, maintainers, own });
+        const fx = attachToCase(c, { msg: stored, meta, kind: route.kind, folder: job.folder, sender, maintainers, own });
         return { value: c, result: fx };
       }, { dedupe, messageIds: outer.messageId ? [outer.messageId] : [] });
       if (!res.applied) return { outcome: 'seen', previous: res.outcome };
@@ -210,7 +213,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     }
 
     const t = deps.triage(msg);
-    if (t.kind === 'spam') return skip(job, dedupe, 'spam', t.kind_reason, msg);
+    if (t.kind === 'spam') return skip(job, dedupe, 'spam', t.kind_reason, stored);
     const autoReply = mayAutoReply(outer, { cfg, authResults: deps.authVerdicts(raw, outer) });
     const draft = draftCase({
       msg,

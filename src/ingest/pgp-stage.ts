@@ -29,8 +29,8 @@ export interface PgpStageDeps {
 /** Cheap test on the raw bytes: only mail that mentions PGP pays for the PGP walk. */
 const PGP_MARKERS = /multipart\/(encrypted|signed)|application\/pgp|-----BEGIN PGP|\.(asc|gpg|pgp)\b/i;
 
-/** Per message: bounded time, whatever the input. */
-const PGP_TIMEOUT_MS = 20_000;
+/** Per message: bounded time, whatever the input (`pgp.timeout` overrides it). */
+export const DEFAULT_PGP_TIMEOUT_MS = 20_000;
 
 export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } {
   const byAddress = new Map<string, PublicKey[]>();
@@ -49,19 +49,32 @@ export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: Par
   return {
     async open(raw, outer) {
       if (!PGP_MARKERS.test(raw.subarray(0, Math.min(raw.length, 4 * 1024 * 1024)).toString('latin1'))) return null;
-      const opened = await openPgp(raw, { decryptionKeys: deps.teamKeys, verificationKeys }, { timeoutMs: PGP_TIMEOUT_MS, maxBytes: deps.cfg.limits.max_message_bytes });
+      const timeoutMs = deps.cfg.pgp.timeout ?? DEFAULT_PGP_TIMEOUT_MS;
+      const opened = await openPgp(raw, { decryptionKeys: deps.teamKeys, verificationKeys }, { timeoutMs, maxBytes: deps.cfg.limits.max_message_bytes, maxParts: deps.cfg.limits.max_parts });
       if (!opened.encrypted && opened.signature.status === 'none' && opened.attachedKeys.length === 0) return null;
       const notes: string[] = [];
+      const conflicting = new Set<string>();
       for (const key of opened.attachedKeys.slice(0, 5)) {
         if (!outer.from || !keyAddresses(key).includes(outer.from)) continue;
         try {
           const r = await deps.keyStore.pin(outer.from, key, 'attached');
-          if (r.status === 'pinned') notes.push(`reporter key ${r.fingerprint} pinned to ${outer.from} (arrived attached: consistency, not identity)`);
-          if (r.status === 'conflict') notes.push(`a different key ${r.fingerprint} arrived for ${outer.from}; the pinned key ${r.pinnedFingerprint} was kept`);
+          if (r.status === 'pinned') notes.push(`PGP: reporter key ${r.fingerprint} pinned to ${outer.from} (it arrived attached: this proves consistency, not identity)`);
+          if (r.status === 'conflict') {
+            conflicting.add(r.fingerprint);
+            notes.push(`PGP: KEY CONFLICT: a different key ${r.fingerprint} arrived for ${outer.from}; the pinned key ${r.pinnedFingerprint} was kept (compare them, then \`secdesk keys import\` with --replace to adopt the new one)`);
+          }
         } catch (err) {
-          notes.push(`attached key not pinned: ${(err as Error).message.slice(0, 120)}`);
+          notes.push(`PGP: attached key not pinned: ${(err as Error).message.slice(0, 120)}`);
         }
       }
+      const sig = opened.signature;
+      if (sig.fingerprint && conflicting.has(sig.fingerprint)) {
+        notes.push(`PGP: the signature was made by ${sig.fingerprint}, not by the key pinned to ${outer.from}`);
+      }
+      deps.log.info(
+        { encrypted: opened.encrypted, decrypted: opened.decrypted !== null, signature: sig.status, signer: sig.fingerprint ?? sig.key_id ?? null, source: sig.source ?? null, problem: opened.error },
+        'pgp.opened',
+      );
       let msg = outer;
       if (opened.decrypted) {
         try {
@@ -75,10 +88,9 @@ export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: Par
             warnings: [...outer.warnings, ...inner.warnings],
           };
         } catch (err) {
-          notes.push(`decrypted content could not be parsed: ${(err as Error).message.slice(0, 120)}`);
+          notes.push(`PGP: decrypted content could not be parsed: ${(err as Error).message.slice(0, 120)}`);
         }
       }
-      const sig = opened.signature;
       return {
         msg,
         encrypted: opened.encrypted,

@@ -66,8 +66,21 @@ export function routeMessage(input: RouteInput): Route {
   const { msg, folder, robot, maintainers } = input;
 
   if (input.isOwnMessage) {
-    if (input.threadedCase) return { action: 'attach', caseId: input.threadedCase.id, kind: 'ack', by: 'headers' };
-    return { action: 'skip', reason: 'own_mail', detail: 'a message secdesk itself sent' };
+    // Our own mail come back (an echo, a forwarding loop, a copy the SMTP server filed): the mail
+    // worker recorded it on its case when it sent it. Attaching it again would read as the reporter
+    // writing (a follow-up, maybe a chaser that we answer): kept as a skip naming the case instead.
+    return { action: 'skip', reason: 'own_mail', detail: 'a message secdesk itself sent', caseId: input.threadedCase?.id ?? null };
+  }
+
+  if (robot && robot.kind === 'bounce' && input.bouncedCase) {
+    return { action: 'attach', caseId: input.bouncedCase.id, kind: 'bounce', by: 'bounce' };
+  }
+
+  // Mail in the inbox From our own address is either our automatic mail echoed back (perhaps with a
+  // new Message-ID and Auto-Submitted stripped) or a forgery: anyone can write that From. Neither is
+  // a reporter writing. Replies sent from the shared mailbox count through the Sent folder instead.
+  if (folder === 'inbox' && msg.from && input.ownAddresses.has(msg.from)) {
+    return { action: 'skip', reason: 'own_mail', detail: 'mail From our own address in the inbox (replies from the shared mailbox count through the Sent folder)', caseId: input.threadedCase?.id ?? null };
   }
 
   if (robot) {

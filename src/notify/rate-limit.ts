@@ -22,8 +22,12 @@ export type RateLimitName = 'recipient' | 'domain' | 'global';
 export type RateDecision = { allowed: true } | { allowed: false; limit: RateLimitName; retryAfterMs: number };
 
 export interface RateLimiter {
-  /** Take one slot for an automatic mail to `recipient`, or say which window is full and for how long. */
-  take(recipient: string): Promise<RateDecision>;
+  /**
+   * Take one slot for an automatic mail to `recipient`, or say which window is full and for how long.
+   * `mailKey` names the mail (its Message-ID): a retry of a mail that already holds a slot in every
+   * window is allowed without taking another, so an SMTP outage does not use up a reporter's quota.
+   */
+  take(recipient: string, mailKey?: string): Promise<RateDecision>;
 }
 
 export interface RateLimiterDeps {
@@ -40,12 +44,20 @@ const COMMAND = 'secdeskNotifyRateLimit';
 
 /**
  * KEYS[1..3]: recipient, domain, global sorted sets. ARGV: now, member, then max/window for each key.
- * Returns {0} when the send was counted, else {i, retryAfterMs} for the first full window i (1-based),
- * retryAfter being the longest wait among the full windows (before that no retry can pass).
+ * Returns {0} when the send was counted (or the member already holds a slot in all three windows),
+ * else {i, retryAfterMs} for the first full window i (1-based), retryAfter being the longest wait
+ * among the full windows (before that no retry can pass).
  */
 const LUA = `
 local now = tonumber(ARGV[1])
 local member = ARGV[2]
+local held = 0
+for i = 1, 3 do
+  local per = tonumber(ARGV[2 + 2 * i])
+  local s = redis.call('ZSCORE', KEYS[i], member)
+  if s and tonumber(s) > now - per then held = held + 1 end
+end
+if held == 3 then return {0} end
 local firstFull = 0
 local wait = 0
 for i = 1, 3 do
@@ -85,11 +97,11 @@ export function createRateLimiter(deps: RateLimiterDeps): RateLimiter {
   const windows = [limits.per_recipient, limits.per_domain, limits.global];
 
   return {
-    async take(recipient) {
+    async take(recipient, mailKey) {
       const addr = normalizeAddress(recipient);
       if (!isBareAddress(addr)) throw new PermanentError('EBadRecipient', 'rate limit: recipient is not a usable address');
       const now = clock.now().getTime();
-      const argv: (string | number)[] = [now, `${now}-${randomUUID()}`];
+      const argv: (string | number)[] = [now, mailKey ? `mail:${mailKey}` : `${now}-${randomUUID()}`];
       for (const w of windows) argv.push(w.max, w.per);
       const res = await r[COMMAND](`${prefix}:rl:rcpt:${addr}`, `${prefix}:rl:dom:${domainOf(addr)}`, `${prefix}:rl:global`, ...argv);
       const idx = Number(res[0]);

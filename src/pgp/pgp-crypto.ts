@@ -2,7 +2,7 @@
  * The OpenPGP operations behind openPgp(), each bounded in time and size, none throwing on hostile
  * input: failures come back as `{ error }` so one bad block never hides the rest of a message.
  */
-import { createMessage, decrypt, readCleartextMessage, readMessage, readSignature, verify } from 'openpgp';
+import { createMessage, decrypt, enums, readCleartextMessage, readMessage, readSignature, verify } from 'openpgp';
 import type { CleartextMessage, Message, PrivateKey, PublicKey, Signature } from 'openpgp';
 import { fingerprintOf, keyAddresses, primaryUserId } from './keyring';
 
@@ -81,14 +81,18 @@ export async function decryptBlock(input: Buffer, keys: PrivateKey[], maxBytes: 
     return { error: `${armored ? 'corrupt armor' : 'corrupt data'}: ${short(e)}` };
   }
   const ids = message.getEncryptionKeyIDs();
+  const current = keys[0];
   if (ids.length === 0) {
+    // A password-encrypted message (gpg --symmetric): nothing we could ever open.
+    if (message.packets.filterByTag(enums.packet.symEncryptedSessionKey).length > 0) {
+      return { error: `encrypted with a password, not to our key${current ? `: use ${fingerprintOf(current)}` : ''}` };
+    }
     const literal = message.getLiteralData();
     if (message.getSigningKeyIDs().length > 0 && literal) {
       return { signedOnly: message, data: Buffer.from(literal), filename: message.getFilename() };
     }
     return { error: 'not an encrypted OpenPGP message' };
   }
-  const current = keys[0];
   const ours = ids.some((id) => /^0+$/.test(id.toHex()) || keys.some((k) => k.getKeys(id).length > 0));
   if (!ours) {
     return { error: `not encrypted to our key${current ? `: use ${fingerprintOf(current)}` : ''} (encrypted to ${ids.map((i) => i.toHex().toUpperCase()).join(', ')})` };
@@ -110,8 +114,21 @@ export async function decryptBlock(input: Buffer, keys: PrivateKey[], maxBytes: 
     return { data, signatures, filename: res.filename || null };
   } catch (e) {
     if (e instanceof DeadlineError) throw e;
-    return { error: `cannot decrypt: ${short(e)}` };
+    return { error: explainDecryptError(e, maxBytes, current ? fingerprintOf(current) : null) };
   }
+}
+
+/** openpgp's messages, said so the case (and whoever reads it) knows what to ask the reporter for. */
+function explainDecryptError(e: unknown, maxBytes: number, current: string | null): string {
+  const msg = short(e);
+  const useKey = current ? `; ask for it again, encrypted with AES to ${current}` : '';
+  if (/decompressed (message )?size exceeded/i.test(msg)) return `cannot decrypt: the decrypted content is over ${maxBytes} bytes (a compression bomb, or a report too large to process)`;
+  if (/non-preferred symmetric algorithm|Invalid enum value|Unsupported|not supported/i.test(msg)) return `cannot decrypt: unsupported algorithm (the message uses a symmetric cipher secdesk does not accept)${useKey}`;
+  if (/No decryption key packets found|Session key decryption failed|Error decrypting session key/i.test(msg)) {
+    return `cannot decrypt: the session key could not be recovered with our key (unsupported algorithm or damaged data: ${msg})${useKey}`;
+  }
+  if (/Modification detected|MDC|authentication tag|integrity/i.test(msg)) return `cannot decrypt: the encrypted data was damaged or modified (${msg})`;
+  return `cannot decrypt: ${msg}`;
 }
 
 export async function readDetachedSignature(buf: Buffer): Promise<Signature | null> {

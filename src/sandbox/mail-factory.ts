@@ -30,7 +30,11 @@ export function variedMessage(i: number, opts: { domain?: string; to?: string; s
   const from = `Reporter ${i} <reporter${i % 37}@${domain}>`;
   const head = (subject: string, ctype: string, extra: string[] = []): string =>
     [`From: ${from}`, `To: ${to}`, `Subject: ${subject}`, `Message-ID: ${messageId}`, 'Date: Mon, 30 Nov 2026 10:00:00 +0000', 'MIME-Version: 1.0', `Content-Type: ${ctype}`, ...extra, ''].join(CRLF);
-  const size = opts.size ?? 2000 + ((i * 7919) % 8000);
+  const wanted = opts.size ?? 2000 + ((i * 7919) % 8000);
+  // Big mail is big because of what is attached (logs, dumps, archives), not because someone typed
+  // 200 KB: past 12 KB the rest of the size goes into an attachment.
+  if (wanted > 12 * 1024 && i % 8 !== 2) return withAttachment(i, wanted, { domain, to, messageId, from });
+  const size = wanted;
   const variants = ['plain', 'html', 'attachment', 'latin1', 'cp1252', 'sjis', 'qp', 'alternative'] as const;
   const variant = variants[i % variants.length] as (typeof variants)[number];
   let raw: string | Buffer;
@@ -83,6 +87,35 @@ export function variedMessage(i: number, opts: { domain?: string; to?: string; s
     }
   }
   return { raw: Buffer.isBuffer(raw) ? raw : Buffer.from(raw), messageId, variant };
+}
+
+function withAttachment(i: number, size: number, o: { domain: string; to: string; messageId: string; from: string }): VariedMail {
+  const boundary = `b-${i}-log`;
+  const log = Buffer.from(filler(i, Math.max(1024, Math.round((size - 1500) * 0.75))));
+  const raw = [
+    `From: ${o.from}`,
+    `To: ${o.to}`,
+    `Subject: Crash with log attached ${i}`,
+    `Message-ID: ${o.messageId}`,
+    'Date: Mon, 30 Nov 2026 10:00:00 +0000',
+    'MIME-Version: 1.0',
+    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    `Heap overflow in src/mime/parse.c on version 0.8.${i % 4}; the full log is attached.`,
+    'Steps to reproduce: feed the attached message to the parser.',
+    `--${boundary}`,
+    `Content-Type: application/octet-stream; name="crash-${i}.log.gz"`,
+    'Content-Transfer-Encoding: base64',
+    `Content-Disposition: attachment; filename="crash-${i}.log.gz"`,
+    '',
+    b64(log),
+    `--${boundary}--`,
+    '',
+  ].join(CRLF);
+  return { raw: Buffer.from(raw), messageId: o.messageId, variant: 'log-attachment' };
 }
 
 /** A message with one big attachment of `bytes` (random-ish, incompressible like real archives). */

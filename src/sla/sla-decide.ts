@@ -92,9 +92,14 @@ export function dedupKey(caseId: string, clock: EscalationClock): string {
   return `${caseId}-${clock}`;
 }
 
-/** BullMQ job ID for a timed step; no ':' (BullMQ forbids it). */
-export function escalationJobId(caseId: string, step: EscalationStep): string {
-  return `esc-${caseId}-${step.id}`.replace(/:/g, '-');
+/**
+ * BullMQ job ID for a timed step; no ':' (BullMQ forbids it). The fire time is part of it: when the
+ * policy changes (a longer or shorter clock), re-arming at start-up adds a timer at the new time
+ * instead of being ignored as a duplicate of the old one. Several jobs for one step are harmless —
+ * the step is recorded on the case and fires once.
+ */
+export function escalationJobId(caseId: string, step: EscalationStep, fireAtMs?: number): string {
+  return `esc-${caseId}-${step.id}${fireAtMs === undefined ? '' : `-${fireAtMs}`}`.replace(/:/g, '-');
 }
 
 function isRecorded(escalations: Escalation[], step: EscalationStep): boolean {
@@ -134,7 +139,7 @@ export function pendingSteps(c: Case, policy: EscalationPolicy): PendingStep[] {
     clock: s.clock,
     level: s.level,
     fireAt: fireAt(c, s),
-    jobId: escalationJobId(c.id, s),
+    jobId: escalationJobId(c.id, s, fireAt(c, s).getTime()),
   }));
 }
 

@@ -77,7 +77,8 @@ function scoreOf(iso: string): number {
 
 /** `open` means a clock or the case is still running: SLA reconcile walks only these. */
 export function isOpenCase(c: Case): boolean {
-  return c.state !== 'resolved' && c.state !== 'rejected' && c.kind !== 'support';
+  // `rejected` stays open: its acknowledge clock may still be running (see sla-decide isClockOpen).
+  return c.state !== 'resolved' && c.kind !== 'support';
 }
 
 export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore {

@@ -1,0 +1,27 @@
+/**
+ * `npm run bench -- --smoke`: every benchmark scenario runs end to end at tiny sizes and reports a
+ * number for each metric. No timing is asserted here — numbers belong in `npm run bench`.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+test('the benchmark suite runs every scenario in its smoke variant', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'secdesk-bench-smoke-'));
+  try {
+    const out = path.join(dir, 'smoke.json');
+    const stdout = execFileSync(process.execPath, [path.join(__dirname, '..', 'dist', 'bench', 'run.js'), '--smoke', '--out', out], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(stdout).toMatch(/secdesk bench/);
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { smoke: boolean; rows: { scenario: string; metric: string; value: number | null }[] };
+    expect(result.smoke).toBe(true);
+    const scenarios = new Set(result.rows.map((r) => r.scenario));
+    expect([...scenarios].sort()).toEqual(['1 backlog ingest', '2 arrival latency', '3 big mail', '4 open cases', '5 pgp']);
+    for (const r of result.rows) {
+      expect(typeof r.value).toBe('number');
+      expect(Number.isFinite(r.value)).toBe(true);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 300_000);
