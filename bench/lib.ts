@@ -56,7 +56,9 @@ export async function startEnv(extra: Record<string, unknown> = {}): Promise<Ben
 }
 
 export function spawnSecdesk(env: BenchEnv, role = 'run', extraArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...extraArgs, path.join(ROOT, 'bin', 'secdesk.js'), '--config', env.configFile, role], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // SECDESK_BENCH_PROF=DIR writes a V8 CPU profile of each secdesk process there (node --cpu-prof).
+  const prof = process.env.SECDESK_BENCH_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SECDESK_BENCH_PROF}`] : [];
+  return spawn(process.execPath, [...prof, ...extraArgs, path.join(ROOT, 'bin', 'secdesk.js'), '--config', env.configFile, role], { stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 export function stopChild(child: ChildProcess): Promise<void> {

@@ -72,7 +72,7 @@ export const configSchema = z.object({
     url: z.string().url(),
     from: z.string().min(3),
     tls_reject_unauthorized: z.boolean().default(true),
-    /** Delays between attempts after a temporary failure; default: the schedule in send-schedule.ts (~25h). */
+    /** Delays between attempts after a temporary failure; default: the schedule in send-schedule.ts (~21 h). */
     retry: z.array(duration).min(1).optional(),
   }),
   redis: z.object({

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Queue } from 'bullmq';
-import type { JobsOptions } from 'bullmq';
+import type { KeepJobs } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from './log';
 
@@ -66,18 +66,20 @@ export interface Queues {
 }
 
 /** Completed jobs are kept a while so a re-added ID stays a no-op; failed ones longer, for post-mortems. */
-export const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+export const KEEP: { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } = {
   removeOnComplete: { age: 7 * 24 * 3600, count: 200_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
 export function createQueues(connection: Redis, prefix: string, log: Logger): Queues {
-  const opts = { connection, prefix: `${prefix}:q`, defaultJobOptions: KEEP };
+  // Retention (KEEP) is set on the workers, not on each job: options stored with every job cost
+  // memory per armed SLA timer, and 100,000 open cases each hold one.
+  const opts = { connection, prefix: `${prefix}:q` };
   const qs = {
     ingest: new Queue<IngestJob>(QUEUE_NAMES.ingest, opts),
     // 'custom' makes BullMQ ask the worker's backoffStrategy (the SMTP schedule) between attempts;
     // without a backoff option it retries at once and an SMTP outage burns every attempt in seconds.
-    mail: new Queue<MailJob>(QUEUE_NAMES.mail, { ...opts, defaultJobOptions: { ...KEEP, backoff: { type: 'custom' } } }),
+    mail: new Queue<MailJob>(QUEUE_NAMES.mail, { ...opts, defaultJobOptions: { backoff: { type: 'custom' } } }),
     escalate: new Queue<EscalateJob>(QUEUE_NAMES.escalate, opts),
     page: new Queue<PageJob>(QUEUE_NAMES.page, opts),
   };

@@ -16,7 +16,7 @@ test('the benchmark suite runs every scenario in its smoke variant', () => {
     const result = JSON.parse(readFileSync(out, 'utf8')) as { smoke: boolean; rows: { scenario: string; metric: string; value: number | null }[] };
     expect(result.smoke).toBe(true);
     const scenarios = new Set(result.rows.map((r) => r.scenario));
-    expect([...scenarios].sort()).toEqual(['1 backlog ingest', '2 arrival latency', '3 big mail', '4 open cases', '5 pgp']);
+    expect([...scenarios].sort()).toEqual(['1 backlog ingest', '1b backlog, scaled out', '2 arrival latency', '3 big mail', '4 open cases', '5 pgp']);
     for (const r of result.rows) {
       expect(typeof r.value).toBe('number');
       expect(Number.isFinite(r.value)).toBe(true);

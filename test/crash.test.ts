@@ -61,6 +61,33 @@ describe('crash safety (kill -9) and failover', () => {
     expect(mails.every((m) => ids.has(m.messageId))).toBe(true);
   });
 
+  test('SIGTERM drains and exits 0; a second SIGTERM forces; nothing is lost either way', async () => {
+    const exited = (child: ChildProcess): Promise<number | null> => new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
+    const mails = Array.from({ length: 60 }, (_, i) => variedMessage(i, { tag: 'term' }));
+    let daemon = h.spawnDaemon('run');
+    await h.append(mails.slice(0, 30).map((m) => m.raw));
+    await waitFor('some cases', async () => ((await h.cases()).length > 0 ? true : null), 60_000);
+    daemon.kill('SIGTERM');
+    expect(await exited(daemon)).toBe(0);
+
+    daemon = h.spawnDaemon('run');
+    await h.append(mails.slice(30).map((m) => m.raw));
+    await waitFor('more cases', async () => ((await h.cases()).length > 30 ? true : null), 60_000);
+    daemon.kill('SIGTERM');
+    daemon.kill('SIGTERM');
+    // Forced: it exits by itself (1 when the drain was cut short, 0 if it had already finished),
+    // not by being killed.
+    const code = await exited(daemon);
+    expect(daemon.signalCode).toBeNull();
+    expect([0, 1]).toContain(code);
+
+    daemon = h.spawnDaemon('run');
+    await waitFor('all 60 cases', async () => ((await uniqueReports(h)).unique === 60 ? true : null), 60_000);
+    await sleep(1000);
+    expect(await uniqueReports(h)).toEqual({ cases: 60, unique: 60 });
+    await killed(daemon);
+  });
+
   test('Dovecot restarted mid-run → the poller reconnects and catches up with nothing missed', async () => {
     const app = await h.startApp();
     await h.append([plainMail({ id: 'before-restart@example.org' })]);

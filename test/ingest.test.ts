@@ -104,6 +104,25 @@ describe('ingest against real Dovecot + Redis', () => {
     expect((await h.cases()).some((c) => c.messages[0]?.message_id === '<thread-s1@example.org>')).toBe(false);
   });
 
+  test('a report naming the same paths and issue type as an open case, or with a byte-identical PoC, is linked, not merged', async () => {
+    const body = 'Heap buffer overflow in src/mime/qp-decode.c when decoding a long soft line break. Version 0.8.2.';
+    const poc = (id: string, from: string, text: string): string =>
+      [`From: ${from}`, `To: ${SECURITY}`, `Subject: PoC ${id}`, `Message-ID: <${id}>`, 'MIME-Version: 1.0', 'Content-Type: multipart/mixed; boundary="pp"', '', '--pp', 'Content-Type: text/plain', '', text, '--pp', 'Content-Type: text/x-python; name="poc.py"', 'Content-Disposition: attachment; filename="poc.py"', '', 'print("A" * 70000)  # crashes the decoder', '--pp--', ''].join('\r\n');
+    await h.append([plainMail({ id: 'rel-1@example.org', from: 'one@example.org', subject: 'overflow in qp decoder', body })]);
+    const first = await waitFor('first', async () => (await h.cases()).find((c) => c.messages[0]?.message_id === '<rel-1@example.org>'));
+    await h.append([plainMail({ id: 'rel-2@example.net', from: 'two@example.net', subject: 'qp decoder crash', body: `Same here: ${body}` })]);
+    const second = await waitFor('second', async () => (await h.cases()).find((c) => c.messages[0]?.message_id === '<rel-2@example.net>'));
+    expect(second.id).not.toBe(first.id);
+    expect(second.related).toContain(first.id);
+
+    await h.append([poc('rel-3@example.org', 'three@example.org', 'Something crashes, see the attached script.')]);
+    const third = await waitFor('third', async () => (await h.cases()).find((c) => c.messages[0]?.message_id === '<rel-3@example.org>'));
+    await h.append([poc('rel-4@example.com', 'four@example.com', 'Found a crash; PoC attached.')]);
+    const fourth = await waitFor('fourth', async () => (await h.cases()).find((c) => c.messages[0]?.message_id === '<rel-4@example.com>'));
+    expect(fourth.related).toContain(third.id);
+    expect(fourth.related).not.toContain(first.id);
+  });
+
   test('malformed messages each end as a case or a recorded skip, and the daemon keeps running', async () => {
     const nested = (depth: number): string => {
       let body = 'Content-Type: text/plain\r\n\r\ninnermost report text\r\n';

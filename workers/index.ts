@@ -6,7 +6,7 @@ import { coerceError } from '../src/errors';
 import type { IngestResult } from '../src/ingest/ingest-message';
 import { WaitForEarlierError } from '../src/ingest/ingest-message';
 import type { Logger } from '../src/log';
-import { mailboxTag, QUEUE_NAMES } from '../src/queues';
+import { KEEP, mailboxTag, QUEUE_NAMES } from '../src/queues';
 import type { EscalateJob, IngestJob, MailJob, PageJob } from '../src/queues';
 import type { CaseStore } from '../src/store/case-store';
 import type { EscalateOutcome } from './escalate-worker';
@@ -53,7 +53,7 @@ const WAIT_MS = 300;
 
 export function createWorkers(deps: WorkerDeps): Workers {
   const { cfg, connection, log } = deps;
-  const common = { connection, prefix: `${cfg.redis.prefix}:q`, autorun: true };
+  const common = { connection, prefix: `${cfg.redis.prefix}:q`, autorun: true, ...KEEP };
   const workers: Worker[] = [];
   const inflight = (j: IngestJob): string => `${cfg.redis.prefix}:inflight:${mailboxTag(j.mailbox)}`;
 

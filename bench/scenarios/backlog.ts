@@ -37,7 +37,11 @@ async function floor(env: BenchEnv, n: number): Promise<number> {
   return parsed / secs;
 }
 
-export async function backlog(n: number): Promise<{ rate: number; floorRate: number; ratio: number; seconds: number; peakRssMb: number; bytes: number }> {
+/**
+ * `split`: secdesk as its documented scale-out deployment on one machine — one `secdesk poller` and
+ * `workers` × `secdesk worker` processes — instead of one `secdesk run`.
+ */
+export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; seconds: number; peakRssMb: number; bytes: number }> {
   const env = await startEnv();
   try {
     let bytes = 0;
@@ -48,16 +52,17 @@ export async function backlog(n: number): Promise<{ rate: number; floorRate: num
     }
     const floorRate = await floor(env, n);
     const start = Date.now();
-    const child = spawnSecdesk(env, 'run');
+    const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
+    const rss = (): number => children.reduce((a, c) => a + peakRssMb(c.pid ?? 0), 0);
     const done = await until(async () => {
-      peak = Math.max(peak, peakRssMb(child.pid ?? 0));
+      peak = Math.max(peak, rss());
       const cases = await env.redis.zcard('bench:cases');
       return cases >= n && env.sandbox.smtp.messages.length >= n;
     }, 30 * 60_000, 100);
     const seconds = (Date.now() - start) / 1000;
-    peak = Math.max(peak, peakRssMb(child.pid ?? 0));
-    await stopChild(child);
+    peak = Math.max(peak, rss());
+    await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
     return { rate, floorRate, ratio: rate / floorRate, seconds, peakRssMb: peak, bytes };

@@ -112,9 +112,14 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     await queues.mail.add(job.purpose, job, { jobId: jobIds.mail(job), attempts: 1000 });
   }
 
+  // Big mail is ingested one at a time per process: a few 20 MB attachments parsed at once would
+  // multiply the memory they take (raw, decoded, hashed) for no gain in throughput.
+  let bigChain: Promise<unknown> = Promise.resolve();
   return async function ingest(job, opts = {}) {
-    const result = await ingestOne(job, opts);
-    return result;
+    if (job.size < BIG_MESSAGE_BYTES) return ingestOne(job, opts);
+    const run = bigChain.then(() => ingestOne(job, opts));
+    bigChain = run.catch(() => undefined);
+    return run;
   };
 
   /** After a Message-ID keyed outcome, its bytes are known too (to tell re-delivery from reuse). */
@@ -235,11 +240,13 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       draft.subject = pgp.subject ? '(encrypted subject)' : draft.subject;
       draft.messages.forEach((m) => (m.subject = '(encrypted)'));
     }
+    draft.related = await relatedCases(t.related_keys ?? []);
     const created = await store.createCase(draft, dedupe, outer.messageId ? [outer.messageId] : []);
     if (!created.caseId) return { outcome: 'seen', previous: created.outcome };
     const caseId = created.caseId;
     await remember(outer, created.outcome);
-    let c = await store.mustGet(caseId);
+    // Just created from the draft: no need to read it back (a repeat reads what the first run wrote).
+    let c: Case = created.created ? { id: caseId, ...draft } : await store.mustGet(caseId);
     if (created.created) log.info({ caseId, kind: t.kind }, 'ingest.case_created');
 
     if (pgp?.decrypted && !c.sealed_key) {
@@ -248,7 +255,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       const r = await store.update(caseId, (x) => (x.sealed_key ? null : { value: { ...x, sealed_key: sealedKey }, result: undefined }));
       if (r.applied) c = r.value;
     }
-    await linkRelated(c, t.related_keys ?? []);
+    await indexRelated(c, t.related_keys ?? []);
     if (t.kind === 'support') {
       if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: 'support_redirect' });
     } else {
@@ -258,27 +265,38 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     return { outcome: 'case', caseId, created: created.created };
   }
 
-  async function linkRelated(c: Case, keys: string[]): Promise<void> {
-    if (keys.length === 0 || c.related.length > 0) return;
-    const p = cfg.redis.prefix;
+  /**
+   * Cases this report is related to: the most recent ones filed under the same keys (issue type +
+   * paths, PoC hash). Read before the case is created so the link is part of the one atomic write;
+   * a link is one-way (the older case is not rewritten), so a flood of one bug costs no extra writes.
+   */
+  async function relatedCases(keys: string[]): Promise<string[]> {
+    if (keys.length === 0) return [];
+    const pipe = redis.pipeline();
+    for (const k of keys) pipe.zrevrange(`${cfg.redis.prefix}:related:${k}`, 0, RELATED_MAX - 1);
+    const ids = new Set<string>();
+    for (const [, v] of (await pipe.exec()) ?? []) if (Array.isArray(v)) for (const id of v as string[]) ids.add(id);
+    return [...ids].sort().slice(-RELATED_MAX);
+  }
+
+  async function indexRelated(c: Case, keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
     const pipe = redis.pipeline();
     for (const k of keys) {
-      pipe.smembers(`${p}:related:${k}`);
-      pipe.sadd(`${p}:related:${k}`, c.id);
+      const key = `${cfg.redis.prefix}:related:${k}`;
+      pipe.zadd(key, Date.parse(c.received_at) || 0, c.id);
+      pipe.zremrangebyrank(key, 0, -(RELATED_INDEX_MAX + 1));
     }
-    const res = (await pipe.exec()) ?? [];
-    const others = new Set<string>();
-    res.forEach(([, v], i) => {
-      if (i % 2 === 0 && Array.isArray(v)) for (const id of v as string[]) if (id !== c.id) others.add(id);
-    });
-    if (others.size === 0) return;
-    const related = [...others].sort().slice(0, 20);
-    await store.update(c.id, (x) => ({ value: { ...x, related }, result: undefined }));
-    for (const id of related) {
-      await store.update(id, (x) => (x.related.includes(c.id) ? null : { value: { ...x, related: [...x.related, c.id].slice(0, 50) }, result: undefined })).catch(() => undefined);
-    }
+    await pipe.exec();
   }
 }
+
+/** Messages at least this big are ingested one at a time per process (bounded memory). */
+const BIG_MESSAGE_BYTES = 2 * 1024 * 1024;
+
+/** At most this many related cases on one case, and kept per key in the index. */
+const RELATED_MAX = 20;
+const RELATED_INDEX_MAX = 200;
 
 /** Evidence excerpts quote the report: for an encrypted report they stay inside the sealed copy. */
 export function redactExcerpts(fields: Record<string, unknown>): Record<string, unknown> {

@@ -59,6 +59,9 @@ export async function startRedis(opts: StartRedisOptions = {}): Promise<SandboxR
         '--appendonly', 'yes',
         '--appendfsync', 'everysec',
         '--maxmemory-policy', 'noeviction',
+        // BullMQ keeps each job in a hash whose opts/data fields run past Redis's default 64-byte
+        // listpack limit; 256 keeps them compact (about half the memory per armed SLA timer).
+        '--hash-max-listpack-value', '256',
         '--logfile', logFile,
       ],
       logFile,

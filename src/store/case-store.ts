@@ -1,5 +1,6 @@
-import { gunzipSync, gzipSync } from 'node:zlib';
-import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError, TransientError } from '../errors';
 import type { Case, SkipRecord } from '../types';
@@ -62,6 +63,15 @@ export interface CaseStoreDeps {
   redis: Redis;
   prefix: string;
 }
+
+const gzip = promisify(gzipCb);
+const gunzip = promisify(gunzipCb);
+
+/**
+ * Raw archives are compressed fast (level 1) and off the event loop (zlib runs on libuv's thread
+ * pool), so a 20 MB attachment does not stall every other message for the time it takes.
+ */
+const RAW_GZIP_LEVEL = 1;
 
 const CMD_CREATE = 'secdeskCreateCase';
 const CMD_UPDATE = 'secdeskUpdateCase';
@@ -157,18 +167,20 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
           const seen = await redis.hget(k.seen, opts.dedupe);
           if (seen) return { applied: false, outcome: seen };
         }
-        const before = JSON.parse(oldJson) as Case;
-        const out = mutate(structuredClone(before));
+        const current = JSON.parse(oldJson) as Case;
+        const wasOpen = isOpenCase(current);
+        // `current` is our own fresh parse: mutate may change it in place.
+        const out = mutate(current);
         if (out === null) return { applied: false, outcome: 'unchanged' };
         const newJson = JSON.stringify(out.value);
-        const openFlag = isOpenCase(before) === isOpenCase(out.value) ? '' : isOpenCase(out.value) ? '1' : '0';
+        const openFlag = wasOpen === isOpenCase(out.value) ? '' : isOpenCase(out.value) ? '1' : '0';
         const res = (await cmd(CMD_UPDATE).call(
           redis,
           k.case(id),
           k.seen,
           k.thread,
           k.open,
-          oldJson,
+          createHash('sha1').update(oldJson).digest('hex'),
           newJson,
           opts.dedupe ?? '',
           `case:${id}`,
@@ -230,12 +242,12 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     },
 
     async putRaw(key, raw) {
-      await redis.set(k.raw(key), gzipSync(raw, { level: 6 }));
+      await redis.set(k.raw(key), await gzip(raw, { level: RAW_GZIP_LEVEL }));
     },
 
     async getRaw(key) {
       const buf = await redis.getBuffer(k.raw(key));
-      return buf ? gunzipSync(buf) : null;
+      return buf ? gunzip(buf) : null;
     },
 
     async hasRaw(key) {

@@ -33,9 +33,10 @@ return {1, id}
 `;
 
 /**
- * Compare-and-set a case: write `new` only if the stored JSON is still `old` (an optimistic lock
- * that works on a shared connection, unlike WATCH). KEYS: case, seen, thread, open.
- * ARGV: old, new, dedupe ('' for none), outcome, open flag ('1' open, '0' closed, '' unchanged),
+ * Compare-and-set a case: write `new` only if the stored JSON still hashes to `old` (SHA-1 of what
+ * the caller read: an optimistic lock that works on a shared connection, unlike WATCH, without
+ * sending the old JSON back). KEYS: case, seen, thread, open.
+ * ARGV: old sha1, new, dedupe ('' for none), outcome, open flag ('1' open, '0' closed, '' unchanged),
  * score, then Message-IDs to index. Returns 1 written, 0 conflict, {2, outcome} already seen.
  */
 export const UPDATE_CASE = `
@@ -44,7 +45,7 @@ if ARGV[3] ~= '' then
   if existing then return {2, existing} end
 end
 local cur = redis.call('GET', KEYS[1])
-if cur ~= ARGV[1] then return 0 end
+if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], ARGV[3], ARGV[4]) end
 if ARGV[5] == '1' then redis.call('ZADD', KEYS[4], ARGV[6], ARGV[7]) end
