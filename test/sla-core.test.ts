@@ -170,6 +170,14 @@ describe('command lines', () => {
   test('resolve takes an http(s) URL, closes the case and meets respond', () => {
     const c = unitCase();
     expect(applyCommands(c, parseCommands('#secdesk resolve javascript:alert(1)'), T0, 'a', new Set())[0]?.ok).toBe(false);
+    // One command turns a support question into a security report (its clocks then run from arrival).
+    const support = { ...c, kind: 'support' as const, state: 'new' as const, next_steps_at: null };
+    const turned = applyCommands(support, parseCommands('#secdesk triage accepted'), T0, 'alice@example.test', new Set(cfg.maintainers));
+    expect(turned[0]).toMatchObject({ ok: true, message: expect.stringMatching(/support question into a security report/) });
+    expect(support.kind).toBe('report');
+    const stays = { ...c, kind: 'support' as const, state: 'new' as const };
+    applyCommands(stays, parseCommands('#secdesk triage rejected'), T0, 'alice@example.test', new Set(cfg.maintainers));
+    expect(stays.kind).toBe('support');
     expect(c.state).toBe('new');
     applyCommands(c, parseCommands('#secdesk resolve https://github.com/o/r/security/advisories/GHSA-1'), T0, 'a', new Set());
     expect(c).toMatchObject({ state: 'resolved', resolved_at: T0, next_steps_at: T0, advisory_url: 'https://github.com/o/r/security/advisories/GHSA-1' });

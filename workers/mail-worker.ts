@@ -264,6 +264,8 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
         command_errors: job.purpose === 'command_errors' ? c.timeline.filter((t) => t.event === 'command.error' && (job.seq === undefined || (t.by === c.messages[job.seq - 1]?.from && t.at === c.messages[job.seq - 1]?.date))).slice(-20).map((t) => t.detail ?? '') : [],
         advisory_url: c.advisory_url ?? null,
         key_fingerprint: deps.pgp?.teamFingerprint ?? null,
+        // Where to fetch the team key (only an http(s) URL is kept by buildTemplateVars).
+        key_url: cfg.security_txt.encryption ?? null,
         encrypted_reply: !!encryptTo,
       });
       const rendered = renderer.render(TEMPLATE_FOR_PURPOSE[purpose], vars);

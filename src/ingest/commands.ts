@@ -84,6 +84,11 @@ function applyOne(c: Case, cmd: Command, at: string, maintainers: ReadonlySet<st
       c.state = TRIAGE_STATE[v];
       // Recording a triage decision is recording the next steps: the respond clock is met.
       c.next_steps_at ??= at;
+      // A support question a maintainer triages as a report becomes one: its clocks run from arrival.
+      if (c.kind === 'support' && v !== 'rejected') {
+        c.kind = 'report';
+        return ok(`triage ${v}: turned from a support question into a security report`);
+      }
       return ok(`triage ${v}`);
     }
     case 'severity': {
