@@ -3,7 +3,7 @@
  * port, in a directory of its own, that a test can kill (`stop`), bring back on the same port with
  * the same data (`start`), and finally `close` (idempotent) leaving no process and no directory.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnGroup, waitReady, type ChildGroup, type SandboxLog } from './child-group';
@@ -44,7 +44,43 @@ export interface ManagedServer {
 
 const PORT_ATTEMPTS = 4;
 
+/** Marks a sandbox directory with the process that owns it and the server's process group. */
+const OWNER_FILE = '.secdesk-owner';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Servers whose owner died without closing them (a test runner killed with SIGKILL) live on in
+ * their own process groups. Each new sandbox ends those first: their owner pid is gone.
+ */
+export async function reapOrphans(): Promise<number> {
+  let reaped = 0;
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith('secdesk-'))) {
+    const dir = join(tmpdir(), name);
+    const owner = await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => null);
+    const [ownerPid, pgid] = (owner ?? '').trim().split(/\s+/).map(Number);
+    if (!ownerPid || !pgid || alive(ownerPid)) continue;
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    reaped++;
+  }
+  return reaped;
+}
+
 export async function makeTempDir(prefix: string): Promise<string> {
+  await reapOrphans();
   return mkdtemp(join(tmpdir(), `secdesk-${prefix}-`));
 }
 
@@ -73,6 +109,7 @@ export async function startManagedServer(opts: ManagedServerOptions): Promise<Ma
     }
     startupMs = Date.now() - t0;
     group = g;
+    await writeFile(join(opts.dir, OWNER_FILE), `${process.pid} ${g.pid}\n`).catch(() => undefined);
     opts.log?.info({ component: 'sandbox', server: opts.name, port: p, pid: g.pid, startupMs }, 'sandbox server ready');
   };
 
