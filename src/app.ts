@@ -26,7 +26,7 @@ import { createEscalateProcessor } from '../workers/escalate-worker';
 import type { Workers } from '../workers';
 import { createWorkers } from '../workers';
 import { createMailProcessor } from '../workers/mail-worker';
-import { createPageFailureHandler, createPageProcessor } from '../workers/page-worker';
+import { createPageFailureHandler, createPageProcessor, statsKey } from '../workers/page-worker';
 import { createSecurityServices, loadPgpKeys } from './security-services';
 import { createMetrics } from './metrics';
 import type { HttpEndpoint } from './http-server';
@@ -88,7 +88,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
   const policy = resolveEscalationPolicy(cfg);
   const secret = deriveMessageIdSecret(cfg);
   const security = await createSecurityServices(cfg, { redis, log, clock, resolver: opts.resolver, pgpKeys });
-  const metrics = createMetrics(store);
+  const metrics = createMetrics(store, { redis, key: statsKey(cfg.redis.prefix) });
   const wantsPoller = opts.role !== 'worker';
   const wantsWorkers = opts.role !== 'poller';
 

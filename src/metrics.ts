@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IngestResult } from './ingest/ingest-message';
 import type { EscalateJob, IngestJob, MailJob } from './queues';
@@ -16,7 +17,7 @@ export interface Metrics {
   onEscalate(job: EscalateJob, r: EscalateOutcome): void;
 }
 
-export function createMetrics(store: CaseStore): Metrics {
+export function createMetrics(store: CaseStore, stats?: { redis: Redis; key: string }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'secdesk_process_' });
   const ingested = new Counter({ name: 'secdesk_messages_ingested_total', help: 'Inbound messages by outcome (case, attached, skip, seen) and folder', labelNames: ['outcome', 'folder', 'reason'], registers: [registry] });
@@ -30,6 +31,19 @@ export function createMetrics(store: CaseStore): Metrics {
       this.set((await store.listIds({ openOnly: true })).length);
     },
   });
+  if (stats) {
+    // Shared across processes (a Redis hash), so it is read at scrape time rather than counted here.
+    new Gauge({
+      name: 'secdesk_pages_failed_total',
+      help: 'Pages given up after their retries, per channel (all processes)',
+      labelNames: ['channel'],
+      registers: [registry],
+      async collect() {
+        const h = await stats.redis.hgetall(stats.key);
+        for (const [field, n] of Object.entries(h)) if (field.startsWith('pages_failed:')) this.set({ channel: field.slice(13) }, Number(n));
+      },
+    });
+  }
   return {
     registry,
     onIngested(job, r) {

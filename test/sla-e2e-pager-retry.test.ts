@@ -4,6 +4,7 @@
  * A channel that never recovers is given up after its retries, recorded on the case and reported
  * to the maintainers by e-mail.
  */
+import { createMetrics } from '../src/metrics';
 import type { App } from '../src/app';
 import { PAGER_RETRY } from '../src/pager/retry';
 import { startHarness, waitFor, type Harness } from './helpers/harness';
@@ -70,6 +71,9 @@ describe('a failing pager channel', () => {
     const c = await app.store.mustGet(id);
     expect(c.timeline.filter((t) => t.event === 'page.failed').map((t) => t.detail)).toEqual([expect.stringMatching(/^hook: trigger acknowledge-1 .*HTTP 500/)]);
     expect(Number(await app.redis.hget(`${h.cfg.redis.prefix}:stats`, 'pages_failed:hook'))).toBe(1);
+    // …and shown to Prometheus.
+    const metrics = createMetrics(app.store, { redis: app.redis, key: `${h.cfg.redis.prefix}:stats` });
+    expect(await metrics.registry.metrics()).toMatch(/secdesk_pages_failed_total\{channel="hook"\} 1/);
     expect(PAGER_RETRY.attempts).toBeGreaterThan(4); // the default schedule is longer: the config's wins
   });
 });
