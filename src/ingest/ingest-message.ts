@@ -151,6 +151,11 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       // Message-ID we already have are a different message: kept as a skip, never dropped.
       const sameBytes = dedupe.startsWith('sha:') || (await store.outcome(`sha:${outer.contentHash}`)) !== null;
       if (sameBytes) return { outcome: 'seen', previous };
+      if (isOwnMessageId(outer.messageId, domain, deps.messageIdSecret)) {
+        // Another copy of our own mail (altered on the way back): the more telling reason.
+        const caseId = outer.messageId ? await store.caseForMessageId(outer.messageId) : null;
+        return skip(job, `sha:${outer.contentHash}`, 'own_mail', 'a copy of a message secdesk itself sent', outer, caseId);
+      }
       return skip(job, `sha:${outer.contentHash}`, 'duplicate', `another message with Message-ID ${outer.messageId ?? '?'} was already handled (${previous})`, outer, previous.startsWith('case:') ? previous.slice(5) : null);
     }
 
