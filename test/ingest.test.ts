@@ -43,9 +43,12 @@ describe('ingest against real Dovecot + Redis', () => {
     expect(handled).toBe(true);
     expect(await h.cases()).toHaveLength(200);
 
-    // The keyword marks what was handled, for humans looking at the mailbox.
-    const inbox = await fetchAll(h.sandbox.dovecot.imapUrl(SECURITY), 'INBOX');
-    expect(inbox.filter((m) => m.flags.has('$SecdeskHandled')).length).toBe(inbox.length);
+    // The keyword marks what was handled, for humans looking at the mailbox. It is set right after the
+    // messages are queued, which can be after their ingest already finished: wait for it.
+    const inbox = await waitFor('every message marked handled', async () => {
+      const all = await fetchAll(h.sandbox.dovecot.imapUrl(SECURITY), 'INBOX');
+      return all.every((m) => m.flags.has('$SecdeskHandled')) ? all : null;
+    });
     // Nothing was deleted or moved.
     expect(inbox).toHaveLength(202);
   });
