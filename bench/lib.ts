@@ -4,7 +4,7 @@
  * nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
@@ -51,6 +51,7 @@ export async function startEnv(extra: Record<string, unknown> = {}): Promise<Ben
     async close() {
       redis.disconnect();
       await sandbox.close();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
