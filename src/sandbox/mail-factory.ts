@@ -89,63 +89,60 @@ export function variedMessage(i: number, opts: { domain?: string; to?: string; s
   return { raw: Buffer.isBuffer(raw) ? raw : Buffer.from(raw), messageId, variant };
 }
 
-function withAttachment(i: number, size: number, o: { domain: string; to: string; messageId: string; from: string }): VariedMail {
-  const boundary = `b-${i}-log`;
-  const log = Buffer.from(filler(i, Math.max(1024, Math.round((size - 1500) * 0.75))));
-  const raw = [
+/** multipart/mixed: a short text part and one base64 attachment. */
+function attachmentMail(o: { from: string; to: string; subject: string; messageId: string; boundary: string; text: string[]; filename: string; data: Buffer }): Buffer {
+  const head = [
     `From: ${o.from}`,
     `To: ${o.to}`,
-    `Subject: Crash with log attached ${i}`,
+    `Subject: ${o.subject}`,
     `Message-ID: ${o.messageId}`,
     'Date: Mon, 30 Nov 2026 10:00:00 +0000',
     'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    `Content-Type: multipart/mixed; boundary="${o.boundary}"`,
     '',
-    `--${boundary}`,
+    `--${o.boundary}`,
     'Content-Type: text/plain; charset=utf-8',
     '',
-    `Heap overflow in src/mime/parse.c on version 0.8.${i % 4}; the full log is attached.`,
-    'Steps to reproduce: feed the attached message to the parser.',
-    `--${boundary}`,
-    `Content-Type: application/octet-stream; name="crash-${i}.log.gz"`,
+    ...o.text,
+    `--${o.boundary}`,
+    `Content-Type: application/octet-stream; name="${o.filename}"`,
     'Content-Transfer-Encoding: base64',
-    `Content-Disposition: attachment; filename="crash-${i}.log.gz"`,
+    `Content-Disposition: attachment; filename="${o.filename}"`,
     '',
-    b64(log),
-    `--${boundary}--`,
     '',
   ].join(CRLF);
-  return { raw: Buffer.from(raw), messageId: o.messageId, variant: 'log-attachment' };
+  return Buffer.concat([Buffer.from(head), Buffer.from(b64(o.data)), Buffer.from(`${CRLF}--${o.boundary}--${CRLF}`)]);
+}
+
+function withAttachment(i: number, size: number, o: { domain: string; to: string; messageId: string; from: string }): VariedMail {
+  const raw = attachmentMail({
+    from: o.from,
+    to: o.to,
+    subject: `Crash with log attached ${i}`,
+    messageId: o.messageId,
+    boundary: `b-${i}-log`,
+    text: [`Heap overflow in src/mime/parse.c on version 0.8.${i % 4}; the full log is attached.`, 'Steps to reproduce: feed the attached message to the parser.'],
+    filename: `crash-${i}.log.gz`,
+    data: Buffer.from(filler(i, Math.max(1024, Math.round((size - 1500) * 0.75)))),
+  });
+  return { raw, messageId: o.messageId, variant: 'log-attachment' };
 }
 
 /** A message with one big attachment of `bytes` (random-ish, incompressible like real archives). */
 export function bigAttachmentMessage(i: number, bytes: number, opts: { domain?: string; tag?: string } = {}): Buffer {
   const domain = opts.domain ?? 'example.org';
-  const boundary = `big-${i}`;
   const chunk = Buffer.alloc(64 * 1024);
   for (let k = 0; k < chunk.length; k++) chunk[k] = (k * 2654435761 + i) & 0xff;
   const parts: Buffer[] = [];
   for (let n = 0; n < bytes; n += chunk.length) parts.push(chunk.subarray(0, Math.min(chunk.length, bytes - n)));
-  const body = b64(Buffer.concat(parts));
-  const head = [
-    `From: Big ${i} <big${i}@${domain}>`,
-    'To: security@example.test',
-    `Subject: Core dump attached ${i}`,
-    `Message-ID: <${opts.tag ?? 'big'}-${i}@${domain}>`,
-    'Date: Mon, 30 Nov 2026 10:00:00 +0000',
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
-    '',
-    `--${boundary}`,
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    'Crash dump of version 0.8.1 attached.',
-    `--${boundary}`,
-    'Content-Type: application/octet-stream; name="core.bin"',
-    'Content-Transfer-Encoding: base64',
-    'Content-Disposition: attachment; filename="core.bin"',
-    '',
-    '',
-  ].join(CRLF);
-  return Buffer.concat([Buffer.from(head), Buffer.from(body), Buffer.from(`${CRLF}--${boundary}--${CRLF}`)]);
+  return attachmentMail({
+    from: `Big ${i} <big${i}@${domain}>`,
+    to: 'security@example.test',
+    subject: `Core dump attached ${i}`,
+    messageId: `<${opts.tag ?? 'big'}-${i}@${domain}>`,
+    boundary: `big-${i}`,
+    text: ['Crash dump of version 0.8.1 attached.'],
+    filename: 'core.bin',
+    data: Buffer.concat(parts),
+  });
 }
