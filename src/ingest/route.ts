@@ -84,9 +84,6 @@ export function routeMessage(input: RouteInput): Route {
   }
 
   if (robot) {
-    if (robot.kind === 'bounce' && input.bouncedCase) {
-      return { action: 'attach', caseId: input.bouncedCase.id, kind: 'bounce', by: 'bounce' };
-    }
     return { action: 'skip', reason: 'robot', detail: robot.reason, caseId: input.bouncedCase?.id ?? null };
   }
 
