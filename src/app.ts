@@ -12,7 +12,7 @@ import { createMailer } from './mailer';
 import { deriveMessageIdSecret } from './notify/message-id';
 import { createRateLimiter } from './notify/rate-limit';
 import { createRenderer } from './notify/render';
-import { nextDelay } from './notify/send-schedule';
+import { nextDelay, SEND_JITTER } from './notify/send-schedule';
 import { createPagerChannels } from './pager';
 import type { FetchFn } from './pager/http';
 import { pagerBackoff } from './pager/retry';
@@ -69,9 +69,9 @@ export interface App {
 function scheduleFrom(delays: number[] | undefined, fallback: (n: number) => number): (n: number) => number {
   if (!delays) return fallback;
   return (attemptsMade) => {
-    const d = delays[Math.min(attemptsMade, delays.length) - 1];
-    if (d === undefined || attemptsMade > delays.length) return -1;
-    return Math.round(d * (0.8 + 0.4 * Math.random()));
+    const d = delays[attemptsMade - 1];
+    if (d === undefined) return -1;
+    return Math.round(d * (1 - SEND_JITTER + 2 * SEND_JITTER * Math.random()));
   };
 }
 
