@@ -91,7 +91,9 @@ export async function decryptBlock(input: Buffer, keys: PrivateKey[], maxBytes: 
     if (message.getSigningKeyIDs().length > 0 && literal) {
       return { signedOnly: message, data: Buffer.from(literal), filename: message.getFilename() };
     }
-    return { error: 'not an encrypted OpenPGP message' };
+    // An armored MESSAGE block with no session key, signature or literal data inside is damaged
+    // armor (base64 decoders skip bad characters, so damage can still "parse" into junk packets).
+    return { error: armored ? 'corrupt armor: the block holds no encrypted or signed content' : 'not an encrypted OpenPGP message' };
   }
   const ours = ids.some((id) => /^0+$/.test(id.toHex()) || keys.some((k) => k.getKeys(id).length > 0));
   if (!ours) {
