@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '1 backlog ingest', metric: `${sizes.backlog} msgs → cases + acks`, value: rate, unit: 'msg/s', floor, target: '≥ 200 msg/s' });
     rows.push({ scenario: '1 backlog ingest', metric: 'secdesk / floor (same run, median)', value: ratio * 100, unit: '%', target: '≥ 40 %' });
     rows.push({ scenario: '1 backlog ingest', metric: 'peak RSS of secdesk', value: median(runs.map((r) => r.peakRssMb)), unit: 'MB' });
+    rows.push({ scenario: '1 backlog ingest', metric: 'CPU of secdesk per message', value: median(runs.map((r) => r.cpuMsPerMsg)), unit: 'ms' });
     const split = [];
     for (let i = 0; i < a.repeat; i++) {
       say(`backlog (poller + 2 workers): run ${i + 1}/${a.repeat}…`);
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '1b backlog, scaled out', metric: 'poller + 2 worker processes', value: median(split.map((r) => r.rate)), unit: 'msg/s', floor: median(split.map((r) => r.floorRate)), target: '≥ 200 msg/s' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'secdesk / floor (same run, median)', value: median(split.map((r) => r.ratio)) * 100, unit: '%', target: '≥ 40 %' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'peak RSS, all processes', value: median(split.map((r) => r.peakRssMb)), unit: 'MB' });
+    rows.push({ scenario: '1b backlog, scaled out', metric: 'CPU of secdesk per message', value: median(split.map((r) => r.cpuMsPerMsg)), unit: 'ms', note: 'all processes' });
   }
   if (want('latency')) {
     say(`latency: ${sizes.rate}/s for ${sizes.seconds}s…`);

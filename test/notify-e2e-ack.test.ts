@@ -69,7 +69,7 @@ describe('the acknowledgement', () => {
     expect(c.messages.some((m) => m.direction === 'out' && m.message_id === expectedId)).toBe(true);
     // The job carried IDs only: nothing of the report (subject, addresses, body) sits in Redis job data.
     const job = await o.app.queues.mail.getJob(jobIds.mail({ caseId: c.id, purpose: 'ack' }));
-    expect(Object.keys(job!.data).sort()).toEqual(['caseId', 'firstTriedAt', 'purpose']);
+    expect(Object.keys(job!.data).sort()).toEqual(['caseId', 'purpose']);
 
     // In the reporter's own mailbox, as their mail client sees it: the ack threads under the report.
     const inbox = await waitFor('ack in the reporter INBOX', async () => {

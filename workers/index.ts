@@ -28,7 +28,10 @@ export interface Processors {
 
 export interface WorkerDeps {
   cfg: Config;
+  /** BullMQ's connection. */
   connection: Redis;
+  /** For secdesk's own keys (the in-flight set); BullMQ's connection when not given. */
+  data?: Redis;
   store: CaseStore;
   log: Logger;
   processors: Processors;
@@ -53,6 +56,7 @@ const WAIT_MS = 300;
 
 export function createWorkers(deps: WorkerDeps): Workers {
   const { cfg, connection, log } = deps;
+  const data = deps.data ?? connection;
   const common = { connection, prefix: `${cfg.redis.prefix}:q`, autorun: true, ...KEEP };
   const workers: Worker[] = [];
   const inflight = (j: IngestJob): string => `${cfg.redis.prefix}:inflight:${mailboxTag(j.mailbox)}`;
@@ -63,7 +67,7 @@ export function createWorkers(deps: WorkerDeps): Workers {
       const waits = job.data.waits ?? 0;
       try {
         const result = await deps.processors.ingest(job.data, { mayWait: waits < MAX_WAITS });
-        await connection.zrem(inflight(job.data), String(job.data.uid));
+        await data.zrem(inflight(job.data), String(job.data.uid));
         deps.onIngested?.(job.data, result);
         return result;
       } catch (err) {
@@ -88,7 +92,7 @@ export function createWorkers(deps: WorkerDeps): Workers {
         { at: job.data.internalDate, reason: 'ingest_failed', detail: err.message.slice(0, 300), raw_key: job.data.rawKey },
         `uid:${mailboxTag(job.data.mailbox)}-${job.data.uidValidity}-${job.data.uid}`,
       )
-      .then(() => connection.zrem(inflight(job.data), String(job.data.uid)))
+      .then(() => data.zrem(inflight(job.data), String(job.data.uid)))
       .catch((e: Error) => log.error({ err: { message: e.message } }, 'ingest.failed_unrecorded'));
     log.error({ component: 'ingest', uid: job.data.uid, err: { message: err.message } }, 'ingest.failed');
   });
@@ -97,11 +101,9 @@ export function createWorkers(deps: WorkerDeps): Workers {
   const mail = new Worker<MailJob & { firstTriedAt?: number }>(
     QUEUE_NAMES.mail,
     async (job: Job<MailJob & { firstTriedAt?: number }>, token) => {
-      let first = job.data.firstTriedAt;
-      if (first === undefined) {
-        first = Date.now();
-        await job.updateData({ ...job.data, firstTriedAt: first });
-      }
+      // How long a held mail has waited counts from when it was queued (jobs queued by older
+      // versions carry firstTriedAt). Not rewriting the job data saves a round trip per mail.
+      const first = job.data.firstTriedAt ?? job.timestamp;
       const result = await deps.processors.mail(job.data, first);
       deps.onMail?.(job.data, result);
       if (result.status === 'held' && token) {

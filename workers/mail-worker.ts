@@ -139,14 +139,18 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
   const { cfg, store, mailer, renderer, clock } = deps;
 
   /** Record the state of one mail on its case; a held or queued entry is replaced by the next. */
-  async function note(c: Case, job: MailJob, n: Omit<Notice, 'purpose' | 'at'>, extra?: (x: Case) => void): Promise<void> {
+  async function note(c: Case, job: MailJob, n: Omit<Notice, 'purpose' | 'at'>, extra?: (x: Case) => void, messageIds: string[] = []): Promise<void> {
     const at = clock.now().toISOString();
-    await store.update(c.id, (x) => {
-      const notices = (x.notices ?? []).filter((p) => !(p.purpose === noticeKey(job) && (p.status === 'held' || p.status === 'queued')));
-      x.notices = [...notices, { purpose: noticeKey(job), at, ...n }].slice(-100);
-      extra?.(x);
-      return { value: x, result: undefined };
-    });
+    await store.update(
+      c.id,
+      (x) => {
+        const notices = (x.notices ?? []).filter((p) => !(p.purpose === noticeKey(job) && (p.status === 'held' || p.status === 'queued')));
+        x.notices = [...notices, { purpose: noticeKey(job), at, ...n }].slice(-100);
+        extra?.(x);
+        return { value: x, result: undefined };
+      },
+      { messageIds },
+    );
   }
 
   async function sendSpoofReport(c: Case, job: MailJob): Promise<MailOutcome> {
@@ -289,12 +293,18 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
       throw e;
     }
     const at = clock.now().toISOString();
-    await note(c, job, { status: 'sent', to, message_id: messageId }, (x) => {
-      if (job.purpose === 'ack') x.acknowledged_at ??= at;
-      x.messages.push({ message_id: messageId, from: fromAddress(cfg), date: at, direction: 'out', kind: job.purpose === 'ack' ? 'ack' : 'notice', subject: String(mail.subject ?? '').slice(0, 300) });
-      x.timeline.push({ at, event: `mail.${job.purpose}`, detail: encryptTo ? 'sent PGP-encrypted' : 'sent' });
-    });
-    await store.indexMessageIds(c.id, [messageId]);
+    await note(
+      c,
+      job,
+      { status: 'sent', to, message_id: messageId },
+      (x) => {
+        if (job.purpose === 'ack') x.acknowledged_at ??= at;
+        x.messages.push({ message_id: messageId, from: fromAddress(cfg), date: at, direction: 'out', kind: job.purpose === 'ack' ? 'ack' : 'notice', subject: String(mail.subject ?? '').slice(0, 300) });
+        x.timeline.push({ at, event: `mail.${job.purpose}`, detail: encryptTo ? 'sent PGP-encrypted' : 'sent' });
+      },
+      // Replies to our mail thread to the case: indexed in the same write that records the send.
+      [messageId],
+    );
     deps.log.info({ caseId: c.id, purpose: key, encrypted: !!encryptTo }, 'mail.sent');
     return { status: 'sent' };
   };

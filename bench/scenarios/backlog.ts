@@ -9,7 +9,7 @@ import { simpleParser } from 'mailparser';
 import { appendMessages, parseImapUrl } from '../../src/sandbox';
 import { variedMessage } from '../../src/sandbox/mail-factory';
 import type { BenchEnv } from '../lib';
-import { SECURITY, peakRssMb, spawnSecdesk, startEnv, stopChild, until } from '../lib';
+import { SECURITY, cpuSeconds, peakRssMb, spawnSecdesk, startEnv, stopChild, until } from '../lib';
 
 /** Log-uniform sizes between 2 KB and 200 KB: most mail is small, some is large. */
 function sizeFor(i: number): number {
@@ -41,7 +41,7 @@ async function floor(env: BenchEnv, n: number): Promise<number> {
  * `split`: secdesk as its documented scale-out deployment on one machine — one `secdesk poller` and
  * `workers` × `secdesk worker` processes — instead of one `secdesk run`.
  */
-export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; seconds: number; peakRssMb: number; bytes: number }> {
+export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
   const env = await startEnv();
   try {
     let bytes = 0;
@@ -54,18 +54,23 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     const start = Date.now();
     const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
+    let cpu = 0;
     const rss = (): number => children.reduce((a, c) => a + peakRssMb(c.pid ?? 0), 0);
+    // CPU seconds of secdesk itself: a figure the other processes on a noisy machine barely move.
+    const sampleCpu = (): void => void (cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0)));
     const done = await until(async () => {
       peak = Math.max(peak, rss());
+      sampleCpu();
       const cases = await env.redis.zcard('bench:cases');
       return cases >= n && env.sandbox.smtp.messages.length >= n;
     }, 30 * 60_000, 100);
     const seconds = (Date.now() - start) / 1000;
     peak = Math.max(peak, rss());
+    sampleCpu();
     await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
-    return { rate, floorRate, ratio: rate / floorRate, seconds, peakRssMb: peak, bytes };
+    return { rate, floorRate, ratio: rate / floorRate, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
   } finally {
     await env.close();
   }

@@ -27,13 +27,15 @@ export async function armTimers(c: Case, policy: EscalationPolicy, queues: Pick<
   const next = Math.min(...pending.map((s) => s.fireAt.getTime()));
   const steps = pending.filter((s) => s.fireAt.getTime() === next);
   const data = (stepId: string) => ({ caseId: c.id, action: 'step' as const, stepId });
-  await queues.escalate.addBulk(
-    steps.map((s) => ({
-      name: 'step',
-      data: data(s.stepId),
-      opts: { jobId: s.jobId, delay: Math.max(0, s.fireAt.getTime() - now), ...ESCALATE_JOB },
-    })),
-  );
+  const jobs = steps.map((s) => ({
+    name: 'step',
+    data: data(s.stepId),
+    opts: { jobId: s.jobId, delay: Math.max(0, s.fireAt.getTime() - now), ...ESCALATE_JOB },
+  }));
+  // Usually one step: a plain add is one script call, where addBulk builds a MULTI pipeline (which
+  // copies every BullMQ command definition of the connection: measurable per new case).
+  if (jobs.length === 1) await queues.escalate.add(jobs[0]!.name, jobs[0]!.data, jobs[0]!.opts);
+  else await queues.escalate.addBulk(jobs);
   if (!opts.recheck) return steps.length;
   for (const s of steps) {
     const state = await queues.escalate.getJobState(s.jobId);
