@@ -41,6 +41,13 @@ export class NotFoundError extends PermanentError {
   }
 }
 
+/** A stored record that cannot be read back (bad bytes in Redis): retrying will not fix it. */
+export class CorruptCaseError extends PermanentError {
+  constructor(what: string, why: string, cause?: unknown) {
+    super('ECorruptCase', `${what}: stored record is unreadable: ${why}`, cause);
+  }
+}
+
 /** One place that turns whatever was thrown into an Error with a code. */
 export function coerceError(e: unknown): Error & { code?: string; retryable?: boolean } {
   // `instanceof Error` is false for errors made in another realm (Node core errors inside jest's VM),

@@ -213,17 +213,20 @@ describe('PGP outbound and at rest, through Dovecot, Redis and the SMTP sink', (
     expect(data.toString('utf8')).toContain('https://larkspur.test/advisories/2026-1');
   });
 
-  test('Redis holds no plaintext of the encrypted reports (every key, every value, gzip unpacked)', async () => {
+  test('Redis holds no plaintext of the encrypted reports (every key, every value, gzip and case records unpacked)', async () => {
     // Let every queued mail finish first: nothing may be written after the scan.
     await waitFor('all acks sent', async () => {
       const cs = await h.cases();
       return cs.length === 5 && cs.every((c) => c.notices?.some((n) => n.purpose === 'ack' && n.status === 'sent')) ? true : null;
     });
     const control = 'XSS in templates/search.html'; // the clear-signed report: in Redis in clear (gzip'd raw mail)
-    const { found, keys } = await scanRedis(h.cfg.redis.url, [...SECRET_PHRASES, control]);
+    const caseControl = 'Report with my key'; // its subject, in its (compressed) case record
+    const { found, keys } = await scanRedis(h.cfg.redis.url, [...SECRET_PHRASES, control, caseControl]);
     expect(keys).toBeGreaterThan(20);
     expect(found.filter((f) => f.phrase === control).length).toBeGreaterThan(0);
-    expect(found.filter((f) => f.phrase !== control)).toEqual([]);
+    // The scan sees inside case records: were it to look at deflated bytes only, this would fail.
+    expect(found.some((f) => f.phrase === caseControl && /:case:/.test(f.key))).toBe(true);
+    expect(found.filter((f) => f.phrase !== control && f.phrase !== caseControl)).toEqual([]);
   });
 
   test('the logs hold no plaintext of the encrypted reports', async () => {

@@ -5,6 +5,7 @@
  */
 import { ImapFlow } from 'imapflow';
 import { parseImapUrl } from '../../src/sandbox';
+import { createCaseStore } from '../../src/store/case-store';
 import { bigAttachmentMessage, variedMessage } from '../../src/sandbox/mail-factory';
 import { SECURITY, peakRssMb, percentile, sleep, spawnSecdesk, startEnv, stopChild, until } from '../lib';
 
@@ -22,6 +23,8 @@ export interface LatencyResult {
 
 export async function arrivalLatency(opts: { rate: number; seconds: number; big?: { count: number; bytes: number } }): Promise<LatencyResult> {
   const env = await startEnv();
+  // Case records are compressed: read them through the store, never with a bare MGET.
+  const store = createCaseStore({ redis: env.redis, prefix: env.cfg.redis.prefix });
   const child = spawnSecdesk(env, 'run');
   const t = parseImapUrl(env.sandbox.dovecot.imapUrl(SECURITY));
   const client = new ImapFlow({ host: t.host, port: t.port, secure: false, auth: { user: t.user, pass: t.pass }, logger: false });
@@ -45,8 +48,7 @@ export async function arrivalLatency(opts: { rate: number; seconds: number; big?
         const ids = await env.redis.zrange('bench:cases', String(seen), '-1');
         if (ids.length > 0) {
           const now = Date.now();
-          const jsons = await env.redis.mget(ids.map((id) => `bench:case:${id}`));
-          for (const j of jsons) if (j) caseAt.set((JSON.parse(j) as { messages: { message_id: string }[] }).messages[0]!.message_id, now);
+          for (const c of await store.getMany(ids)) if (c) caseAt.set(c.messages[0]!.message_id, now);
           seen += ids.length;
         }
         await sleep(20);
@@ -84,8 +86,7 @@ export async function arrivalLatency(opts: { rate: number; seconds: number; big?
       // The big ones go in last and take longest: give them time, then count them by Message-ID.
       const countBig = async (): Promise<number> => {
         const ids = await env.redis.zrange('bench:cases', '0', '-1');
-        const js = ids.length ? await env.redis.mget(ids.map((id) => `bench:case:${id}`)) : [];
-        return js.filter((j) => j && (JSON.parse(j) as { messages: { message_id: string }[] }).messages[0]!.message_id.startsWith('<big-')).length;
+        return (await store.getMany(ids)).filter((c) => c?.messages[0]!.message_id.startsWith('<big-')).length;
       };
       await until(async () => (await countBig()) >= opts.big!.count, 120_000, 500);
       bigIngested = await countBig();

@@ -84,17 +84,12 @@ export async function scale(n: number, burst: number): Promise<{ bytesPerCase: n
       }));
     }
     const child = spawnSecdesk(env, 'worker');
-    const firstBurst = `${env.cfg.redis.prefix}:case:`;
     const burstIds = (await env.redis.zrange('bench:cases', '0', '-1')).filter((id) => Number(id.split('-')[2]) > n);
-    await until(async () => {
-      const js = await env.redis.mget(burstIds.map((id) => firstBurst + id));
-      return js.every((j) => j && (JSON.parse(j) as { escalations: unknown[] }).escalations.length > 0);
-    }, 240_000, 1000);
+    await until(async () => (await store.getMany(burstIds)).every((c) => c && c.escalations.length > 0), 240_000, 1000);
     await stopChild(child);
     const late: number[] = [];
-    for (const j of await env.redis.mget(burstIds.map((id) => firstBurst + id))) {
-      if (!j) continue;
-      const c = JSON.parse(j) as { received_at: string; escalations: { at: string; level: number; clock: string }[] };
+    for (const c of await store.getMany(burstIds)) {
+      if (!c) continue;
       const e = c.escalations.find((x) => x.clock === 'acknowledge' && x.level === 1);
       if (e) late.push(Date.parse(e.at) - (Date.parse(c.received_at) + warnAt));
     }

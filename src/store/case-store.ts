@@ -4,12 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError, TransientError } from '../errors';
 import type { Case, SkipRecord } from '../types';
+import { decodeCase, encodeCase } from './case-codec';
 import { CREATE_CASE, RECORD_SKIP, UPDATE_CASE } from './store-scripts';
 
 /**
  * The case store: cases, skips, the dedupe record of every inbound message, the Message-ID → case
  * index used for threading, and the raw messages (gzip) kept for audit. Redis is the only state;
  * every write that decides what a message became is one atomic script (see store-scripts.ts).
+ * Case records are stored compressed (case-codec.ts); nothing else should read `P:case:` keys.
  */
 
 /** What an inbound message became: `case:<id>` or `skip:<key>`. */
@@ -78,7 +80,7 @@ const CMD_UPDATE = 'secdeskUpdateCase';
 const CMD_SKIP = 'secdeskRecordSkip';
 const MAX_CONFLICT_RETRIES = 50;
 
-type Cmd = (...args: (string | number)[]) => Promise<unknown>;
+type Cmd = (...args: (string | number | Buffer)[]) => Promise<unknown>;
 
 function scoreOf(iso: string): number {
   const t = Date.parse(iso);
@@ -110,12 +112,9 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     seq: (year: string) => `${p}:seq:${year}`,
   };
 
-  const parse = (json: string | null): Case | null => (json === null ? null : (JSON.parse(json) as Case));
-
   const store: CaseStore = {
     async createCase(draft, dedupe, messageIds) {
-      const placeholder = `@@case-${randomBytes(12).toString('hex')}@@`;
-      const json = JSON.stringify({ id: placeholder, ...draft });
+      // The ID is allocated inside the script and is not part of the record: the key carries it.
       const year = String(new Date(draft.received_at).getUTCFullYear() || new Date().getUTCFullYear());
       const res = (await cmd(CMD_CREATE).call(
         redis,
@@ -125,8 +124,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
         k.cases,
         k.open,
         dedupe,
-        json,
-        placeholder,
+        encodeCase(draft),
         year,
         p,
         scoreOf(draft.received_at),
@@ -139,7 +137,8 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
 
     async get(id) {
       if (!/^[A-Za-z0-9-]{1,40}$/.test(id)) return null;
-      return parse(await redis.get(k.case(id)));
+      const stored = await redis.getBuffer(k.case(id));
+      return stored === null ? null : decodeCase(id, stored);
     },
 
     async mustGet(id) {
@@ -153,26 +152,28 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
       for (let i = 0; i < ids.length; i += 500) {
         const chunk = ids.slice(i, i + 500);
         if (chunk.length === 0) break;
-        const vals = await redis.mget(chunk.map(k.case));
-        for (const v of vals) out.push(parse(v));
+        const vals = await redis.mgetBuffer(chunk.map(k.case));
+        chunk.forEach((id, j) => {
+          const v = vals[j];
+          out.push(v ? decodeCase(id, v) : null);
+        });
       }
       return out;
     },
 
     async update(id, mutate, opts = {}) {
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-        const oldJson = await redis.get(k.case(id));
-        if (oldJson === null) throw new NotFoundError(`case ${id}`);
+        const old = await redis.getBuffer(k.case(id));
+        if (old === null) throw new NotFoundError(`case ${id}`);
         if (opts.dedupe) {
           const seen = await redis.hget(k.seen, opts.dedupe);
           if (seen) return { applied: false, outcome: seen };
         }
-        const current = JSON.parse(oldJson) as Case;
+        const current = decodeCase(id, old);
         const wasOpen = isOpenCase(current);
         // `current` is our own fresh parse: mutate may change it in place.
         const out = mutate(current);
         if (out === null) return { applied: false, outcome: 'unchanged' };
-        const newJson = JSON.stringify(out.value);
         const openFlag = wasOpen === isOpenCase(out.value) ? '' : isOpenCase(out.value) ? '1' : '0';
         const res = (await cmd(CMD_UPDATE).call(
           redis,
@@ -180,8 +181,9 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
           k.seen,
           k.thread,
           k.open,
-          createHash('sha1').update(oldJson).digest('hex'),
-          newJson,
+          // The lock hashes the exact bytes read, whatever their format (a legacy JSON record too).
+          createHash('sha1').update(old).digest('hex'),
+          encodeCase(out.value),
           opts.dedupe ?? '',
           `case:${id}`,
           openFlag,

@@ -4,38 +4,34 @@
  * job, a UIDVALIDITY re-scan, a re-delivered copy) changes nothing the second time.
  *
  * Key layout (P = prefix): P:seen (hash dedupe → outcome), P:thread (hash Message-ID → case ID),
- * P:case:<id> (case JSON), P:cases (zset id → received ms), P:open (zset of cases with open clocks),
- * P:seq:<year> (case counter), P:skip:<key> (skip JSON), P:skips (zset key → ms).
+ * P:case:<id> (case record: binary, see case-codec.ts — scripts move its bytes, never look inside),
+ * P:cases (zset id → received ms), P:open (zset of cases with open clocks), P:seq:<year> (case
+ * counter), P:skip:<key> (skip JSON), P:skips (zset key → ms).
  */
 
 /**
- * Create a case. KEYS: seen, thread, seq, cases, open. ARGV: dedupe, json (with the placeholder),
- * placeholder, year, prefix, score, then Message-IDs to index.
+ * Create a case: the dedupe check, the next number of the year and every index in one script, so no
+ * number is ever skipped or given twice. KEYS: seen, thread, seq, cases, open. ARGV: dedupe, record
+ * (its ID lives only in the key), year, prefix, score, then Message-IDs to index.
  * Returns {1, id} when created, {0, outcome} when the dedupe key already had an outcome.
  */
 export const CREATE_CASE = `
 local existing = redis.call('HGET', KEYS[1], ARGV[1])
 if existing then return {0, existing} end
 local n = redis.call('INCR', KEYS[3])
-local id = string.format('SEC-%s-%04d', ARGV[4], n)
-local json = ARGV[2]
-local s, e = string.find(json, ARGV[3], 1, true)
-while s do
-  json = string.sub(json, 1, s - 1) .. id .. string.sub(json, e + 1)
-  s, e = string.find(json, ARGV[3], s + string.len(id), true)
-end
-redis.call('SET', ARGV[5] .. ':case:' .. id, json)
-redis.call('ZADD', KEYS[4], ARGV[6], id)
-redis.call('ZADD', KEYS[5], ARGV[6], id)
+local id = string.format('SEC-%s-%04d', ARGV[3], n)
+redis.call('SET', ARGV[4] .. ':case:' .. id, ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[5], id)
+redis.call('ZADD', KEYS[5], ARGV[5], id)
 redis.call('HSET', KEYS[1], ARGV[1], 'case:' .. id)
-for i = 7, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], id) end
+for i = 6, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], id) end
 return {1, id}
 `;
 
 /**
- * Compare-and-set a case: write `new` only if the stored JSON still hashes to `old` (SHA-1 of what
- * the caller read: an optimistic lock that works on a shared connection, unlike WATCH, without
- * sending the old JSON back). KEYS: case, seen, thread, open.
+ * Compare-and-set a case: write `new` only if the stored record still hashes to `old` (SHA-1 of the
+ * bytes the caller read: an optimistic lock that works on a shared connection, unlike WATCH, without
+ * sending the old record back). KEYS: case, seen, thread, open.
  * ARGV: old sha1, new, dedupe ('' for none), outcome, open flag ('1' open, '0' closed, '' unchanged),
  * score, then Message-IDs to index. Returns 1 written, 0 conflict, {2, outcome} already seen.
  */

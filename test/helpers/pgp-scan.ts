@@ -1,11 +1,12 @@
 /**
- * Looking for plaintext where it must not be: every value in a Redis database (gzip'd values
- * unpacked), and everything a logger wrote. A phrase is found as text (any case) and also as base64
+ * Looking for plaintext where it must not be: every value in a Redis database (gzip'd values and
+ * compressed case records unpacked), and everything a logger wrote. A phrase is found as text (any case) and also as base64
  * at any of the three byte alignments, so a decrypted body stored base64-encoded is found too.
  */
 import { Writable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import Redis from 'ioredis';
+import { caseJsonBytes } from '../../src/store/case-codec';
 
 export interface Found {
   key: string;
@@ -28,6 +29,9 @@ export function findPhrases(buf: Buffer, phrases: string[]): string[] {
   const lower = latin.toLowerCase();
   return phrases.filter((p) => lower.includes(p.toLowerCase()) || base64Forms(p).some((f) => latin.includes(f)));
 }
+
+/** `P:case:<id>`, not `P:q:…` or anything else that merely contains `:case:`. */
+const CASE_KEY = /^[^:]+:case:[A-Za-z0-9-]+$/;
 
 function unpack(buf: Buffer): Buffer[] {
   if (buf.length > 2 && buf[0] === 0x1f && buf[1] === 0x8b) {
@@ -63,7 +67,11 @@ export async function dumpRedis(url: string): Promise<{ key: string; values: Buf
       else if (type === 'zset') values = await redis.zrangeBuffer(k, '0', '-1');
       else if (type === 'stream') values = ((await redis.xrangeBuffer(k, '-', '+')) as [Buffer, Buffer[]][]).flatMap(([id, fields]) => [id, ...fields]);
       else values = [(await redis.dumpBuffer(k)) ?? Buffer.alloc(0)];
-      out.push({ key: k.toString('latin1'), values: [k, ...values].flatMap(unpack) });
+      const key = k.toString('latin1');
+      // A case record is compressed: scan its JSON. One that cannot be unpacked throws (a scan that
+      // quietly looked at deflated bytes would find nothing and pass).
+      const cases = type === 'string' && CASE_KEY.test(key) ? values.map((v) => caseJsonBytes(v, key)) : [];
+      out.push({ key, values: [k, ...values, ...cases].flatMap(unpack) });
     }
     return out;
   } finally {
