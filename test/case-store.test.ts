@@ -57,6 +57,28 @@ function draft(i: number): Omit<Case, 'id'> {
 }
 
 describe('case store', () => {
+  test('createCase writes the extra dedupe keys and the related-case index in the same script, and only when it creates', async () => {
+    const { store, p } = fresh();
+    const first = await store.createCase(draft(1), 'mid:<m1@reporter.test>', ['<m1@reporter.test>'], { alsoSeen: ['sha:aa', 'sha:bb'], related: ['type:xss', 'poc:1'], relatedMax: 2 });
+    expect(first.created).toBe(true);
+    expect(await store.outcome('sha:aa')).toBe(`case:${first.caseId}`);
+    expect(await store.outcome('sha:bb')).toBe(`case:${first.caseId}`);
+    expect(await store.caseForMessageId('<m1@reporter.test>')).toBe(first.caseId);
+    expect(await redis.zrange(`${p}:related:type:xss`, '0', '-1')).toEqual([first.caseId]);
+    // An extra key that already names an outcome keeps it.
+    await store.markSeen('sha:cc', 'skip:older');
+    const second = await store.createCase(draft(2), 'mid:<m2@reporter.test>', [], { alsoSeen: ['sha:cc'], related: ['type:xss'], relatedMax: 2 });
+    const third = await store.createCase(draft(3), 'mid:<m3@reporter.test>', [], { related: ['type:xss'], relatedMax: 2 });
+    expect(await store.outcome('sha:cc')).toBe('skip:older');
+    // Each index keeps its newest `relatedMax` cases (by received time).
+    expect(await redis.zrange(`${p}:related:type:xss`, '0', '-1')).toEqual([second.caseId, third.caseId]);
+    // A repeat (dedupe hit) writes nothing.
+    const again = await store.createCase(draft(1), 'mid:<m1@reporter.test>', [], { alsoSeen: ['sha:dd'], related: ['type:other'] });
+    expect(again.created).toBe(false);
+    expect(await store.outcome('sha:dd')).toBeNull();
+    expect(await redis.exists(`${p}:related:type:other`)).toBe(0);
+  });
+
   test('createCase stores a compressed record without its ID and numbers cases without gaps', async () => {
     const { store, p } = fresh();
     const made = await Promise.all(Array.from({ length: 20 }, (_, i) => store.createCase(draft(i), `mid:<m${i}@reporter.test>`, [`<m${i}@reporter.test>`])));

@@ -139,7 +139,7 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
   const { cfg, store, mailer, renderer, clock } = deps;
 
   /** Record the state of one mail on its case; a held or queued entry is replaced by the next. */
-  async function note(c: Case, job: MailJob, n: Omit<Notice, 'purpose' | 'at'>, extra?: (x: Case) => void, messageIds: string[] = []): Promise<void> {
+  async function note(c: Case, job: MailJob, n: Omit<Notice, 'purpose' | 'at'>, extra?: (x: Case) => void, messageIds: string[] = [], base?: Buffer): Promise<void> {
     const at = clock.now().toISOString();
     await store.update(
       c.id,
@@ -149,7 +149,7 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
         extra?.(x);
         return { value: x, result: undefined };
       },
-      { messageIds },
+      { messageIds, base },
     );
   }
 
@@ -168,11 +168,11 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
   }
 
   /** Atomically mark the mail as being sent, unless it is done or another run is sending it. */
-  async function claimSend(c: Case, job: MailJob, to: string): Promise<'claimed' | 'done' | 'busy'> {
+  async function claimSend(c: Case, job: MailJob, to: string, base: Buffer): Promise<{ verdict: 'claimed' | 'done' | 'busy'; stored?: Buffer }> {
     const key = noticeKey(job);
     let verdict: 'claimed' | 'done' | 'busy' = 'claimed';
     const now = clock.now();
-    await store.update(c.id, (x) => {
+    const res = await store.update(c.id, (x) => {
       const notices = x.notices ?? [];
       if (notices.some((n) => n.purpose === key && isFinal(n)) || (job.purpose === 'ack' && x.acknowledged_at)) verdict = 'done';
       else if (notices.some((n) => isLiveClaim(n, key, now.getTime()))) verdict = 'busy';
@@ -181,8 +181,8 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
       const others = notices.filter((n) => !(n.purpose === key && (n.status === 'held' || n.status === 'queued')));
       x.notices = [...others, { purpose: key, at: now.toISOString(), status: 'queued' as const, to, detail: SENDING }].slice(-100);
       return { value: x, result: undefined };
-    });
-    return verdict;
+    }, { base });
+    return { verdict, stored: res.applied ? res.stored : undefined };
   }
 
   /** A mail that can never go out as composed (bad recipient, broken template): recorded, not retried. */
@@ -196,7 +196,8 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
   }
 
   return async function process(job, firstTriedAt) {
-    const c = await store.mustGet(job.caseId);
+    // The bytes read here are the base of the claim, and the claim's of the final note: one read.
+    const { value: c, stored } = await store.mustGetStored(job.caseId);
     const key = noticeKey(job);
     if ((c.notices ?? []).some((n) => n.purpose === key && isFinal(n))) return { status: 'done' };
     if (job.purpose === 'ack' && c.acknowledged_at) return { status: 'done' };
@@ -279,7 +280,7 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
       if (err instanceof PermanentError) return fail(c, job, to, err);
       throw err;
     }
-    const claim = await claimSend(c, job, to);
+    const { verdict: claim, stored: claimed } = await claimSend(c, job, to, stored);
     if (claim === 'done') return { status: 'done' };
     if (claim === 'busy') return { status: 'held', until: clock.now().getTime() + BUSY_WAIT_MS, detail: 'being sent by another run' };
     try {
@@ -304,6 +305,7 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
       },
       // Replies to our mail thread to the case: indexed in the same write that records the send.
       [messageId],
+      claimed,
     );
     deps.log.info({ caseId: c.id, purpose: key, encrypted: !!encryptTo }, 'mail.sent');
     return { status: 'sent' };

@@ -245,11 +245,18 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       draft.subject = pgp.subject ? '(encrypted subject)' : draft.subject;
       draft.messages.forEach((m) => (m.subject = '(encrypted)'));
     }
-    draft.related = await relatedCases(t.related_keys ?? []);
-    const created = await store.createCase(draft, dedupe, outer.messageId ? [outer.messageId] : []);
+    const relatedKeys = t.related_keys ?? [];
+    draft.related = await relatedCases(relatedKeys);
+    // The content hash and the related-case index are written with the case (one round trip);
+    // a repeat run (the case existed already) writes them itself, in case the first run did not.
+    const created = await store.createCase(draft, dedupe, outer.messageId ? [outer.messageId] : [], {
+      alsoSeen: outer.messageId ? [`sha:${outer.contentHash}`] : [],
+      related: relatedKeys,
+      relatedMax: RELATED_INDEX_MAX,
+    });
     if (!created.caseId) return { outcome: 'seen', previous: created.outcome };
     const caseId = created.caseId;
-    await remember(outer, created.outcome);
+    if (!created.created) await remember(outer, created.outcome);
     // Just created from the draft: no need to read it back (a repeat reads what the first run wrote).
     let c: Case = created.created ? { id: caseId, ...draft } : await store.mustGet(caseId);
     if (created.created) log.info({ caseId, kind: t.kind }, 'ingest.case_created');
@@ -260,7 +267,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       const r = await store.update(caseId, (x) => (x.sealed_key ? null : { value: { ...x, sealed_key: sealedKey }, result: undefined }));
       if (r.applied) c = r.value;
     }
-    await indexRelated(c, t.related_keys ?? []);
+    if (!created.created) await indexRelated(c, relatedKeys);
     if (t.kind === 'support') {
       if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: 'support_redirect' });
     } else {

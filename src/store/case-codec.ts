@@ -1,4 +1,4 @@
-import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { CorruptCaseError } from '../errors';
 import type { Case } from '../types';
 import { CASE_DICTIONARY_V1 } from './case-dictionary';
@@ -17,9 +17,11 @@ import { CASE_DICTIONARY_V1 } from './case-dictionary';
 export const CASE_FORMAT_V1 = 0x01;
 const LEGACY_JSON = 0x7b;
 
-// Records are 1-3 KB: the best compression costs well under a millisecond, and it is paid once per
-// write while the memory is held for the life of the case.
-const DEFLATE = { dictionary: CASE_DICTIONARY_V1, level: constants.Z_BEST_COMPRESSION };
+// Records are 1-3 KB and written on every update (three times per acknowledged report). An 8 KB
+// window still holds the 4.4 KB dictionary and a typical record, and small hash tables make each
+// call allocate ~40 KB instead of ~270 KB: half the time of the defaults, within 1 % of level 9's
+// size (measured on the bench's records). Any window inflates with the default one.
+const DEFLATE = { dictionary: CASE_DICTIONARY_V1, level: 6, windowBits: 13, memLevel: 2 };
 const INFLATE = { dictionary: CASE_DICTIONARY_V1 };
 
 /** The stored bytes of a case (any `id` on it is left out). */

@@ -17,6 +17,12 @@ import { CREATE_CASE, RECORD_SKIP, UPDATE_CASE } from './store-scripts';
 /** What an inbound message became: `case:<id>` or `skip:<key>`. */
 export type Outcome = `case:${string}` | `skip:${string}`;
 
+export interface CreateIndexes {
+  alsoSeen?: string[];
+  related?: string[];
+  relatedMax?: number;
+}
+
 export interface CreateResult {
   created: boolean;
   caseId: string | null;
@@ -28,15 +34,33 @@ export interface UpdateOptions {
   dedupe?: string;
   /** Message-IDs that now belong to the case (threading index). */
   messageIds?: string[];
+  /**
+   * The record's bytes as this caller last read or wrote them (`getStored`, or `stored` of an
+   * update): the first attempt starts from them instead of reading the case again. A stale base
+   * costs nothing but a failed compare-and-set and a fresh read.
+   */
+  base?: Buffer;
 }
 
-export type UpdateResult<T> = { applied: true; value: Case; result: T } | { applied: false; outcome: string };
+export type UpdateResult<T> = { applied: true; value: Case; result: T; stored: Buffer } | { applied: false; outcome: string };
+
+/** A case and the exact bytes it was decoded from (the base for a following update). */
+export interface StoredCase {
+  value: Case;
+  stored: Buffer;
+}
 
 export interface CaseStore {
-  /** Create a case from `draft` (its `id` is allocated here) unless `dedupe` was seen before. */
-  createCase(draft: Omit<Case, 'id'>, dedupe: string, messageIds: string[]): Promise<CreateResult>;
+  /**
+   * Create a case from `draft` (its `id` is allocated here) unless `dedupe` was seen before. In the
+   * same atomic write: `alsoSeen` dedupe keys get the same outcome (if they have none), and the case
+   * is filed under each `related` key (P:related:<key>, newest `relatedMax` kept).
+   */
+  createCase(draft: Omit<Case, 'id'>, dedupe: string, messageIds: string[], more?: CreateIndexes): Promise<CreateResult>;
   get(id: string): Promise<Case | null>;
   mustGet(id: string): Promise<Case>;
+  /** Like mustGet, with the stored bytes, so that an update can follow without reading again. */
+  mustGetStored(id: string): Promise<StoredCase>;
   getMany(ids: string[]): Promise<(Case | null)[]>;
   /**
    * Read-modify-write with optimistic locking. `mutate` may be called more than once (on conflict)
@@ -113,7 +137,9 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
   };
 
   const store: CaseStore = {
-    async createCase(draft, dedupe, messageIds) {
+    async createCase(draft, dedupe, messageIds, more = {}) {
+      const alsoSeen = more.alsoSeen ?? [];
+      const related = more.related ?? [];
       // The ID is allocated inside the script and is not part of the record: the key carries it.
       const year = String(new Date(draft.received_at).getUTCFullYear() || new Date().getUTCFullYear());
       const res = (await cmd(CMD_CREATE).call(
@@ -128,7 +154,13 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
         year,
         p,
         scoreOf(draft.received_at),
+        messageIds.length,
+        alsoSeen.length,
+        related.length,
+        more.relatedMax ?? 200,
         ...messageIds,
+        ...alsoSeen,
+        ...related,
       )) as [number, string];
       if (res[0] === 1) return { created: true, caseId: res[1], outcome: `case:${res[1]}` };
       const outcome = res[1];
@@ -147,6 +179,12 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
       return c;
     },
 
+    async mustGetStored(id) {
+      const stored = /^[A-Za-z0-9-]{1,40}$/.test(id) ? await redis.getBuffer(k.case(id)) : null;
+      if (!stored) throw new NotFoundError(`case ${id}`);
+      return { value: decodeCase(id, stored), stored };
+    },
+
     async getMany(ids) {
       const out: (Case | null)[] = [];
       for (let i = 0; i < ids.length; i += 500) {
@@ -163,18 +201,17 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
 
     async update(id, mutate, opts = {}) {
       for (let attempt = 0; attempt < MAX_CONFLICT_RETRIES; attempt++) {
-        const old = await redis.getBuffer(k.case(id));
+        const old = attempt === 0 && opts.base ? opts.base : await redis.getBuffer(k.case(id));
         if (old === null) throw new NotFoundError(`case ${id}`);
-        if (opts.dedupe) {
-          const seen = await redis.hget(k.seen, opts.dedupe);
-          if (seen) return { applied: false, outcome: seen };
-        }
+        // A message already seen is not checked here: the script checks the dedupe key atomically
+        // (and mutate is pure, so running it for nothing costs only the time).
         const current = decodeCase(id, old);
         const wasOpen = isOpenCase(current);
         // `current` is our own fresh parse: mutate may change it in place.
         const out = mutate(current);
         if (out === null) return { applied: false, outcome: 'unchanged' };
         const openFlag = wasOpen === isOpenCase(out.value) ? '' : isOpenCase(out.value) ? '1' : '0';
+        const stored = encodeCase(out.value);
         const res = (await cmd(CMD_UPDATE).call(
           redis,
           k.case(id),
@@ -183,7 +220,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
           k.open,
           // The lock hashes the exact bytes read, whatever their format (a legacy JSON record too).
           createHash('sha1').update(old).digest('hex'),
-          encodeCase(out.value),
+          stored,
           opts.dedupe ?? '',
           `case:${id}`,
           openFlag,
@@ -192,7 +229,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
           ...(opts.messageIds ?? []),
         )) as number | [number, string];
         if (Array.isArray(res)) return { applied: false, outcome: res[1] };
-        if (res === 1) return { applied: true, value: out.value, result: out.result };
+        if (res === 1) return { applied: true, value: out.value, result: out.result, stored };
         // someone else changed the case between our read and write: read again
       }
       throw new TransientError('EConflict', `case ${id}: too many concurrent updates`);

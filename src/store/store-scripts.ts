@@ -12,7 +12,9 @@
 /**
  * Create a case: the dedupe check, the next number of the year and every index in one script, so no
  * number is ever skipped or given twice. KEYS: seen, thread, seq, cases, open. ARGV: dedupe, record
- * (its ID lives only in the key), year, prefix, score, then Message-IDs to index.
+ * (its ID lives only in the key), year, prefix, score, then three counts — Message-IDs to index,
+ * extra dedupe keys (e.g. the content hash) that name the same outcome, related-case index keys
+ * (zsets under P:related:, each kept to its newest `relatedMax`) — then relatedMax and the lists.
  * Returns {1, id} when created, {0, outcome} when the dedupe key already had an outcome.
  */
 export const CREATE_CASE = `
@@ -24,7 +26,16 @@ redis.call('SET', ARGV[4] .. ':case:' .. id, ARGV[2])
 redis.call('ZADD', KEYS[4], ARGV[5], id)
 redis.call('ZADD', KEYS[5], ARGV[5], id)
 redis.call('HSET', KEYS[1], ARGV[1], 'case:' .. id)
-for i = 6, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], id) end
+local nIds, nSeen, nRel, relMax = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])
+local i = 10
+for _ = 1, nIds do redis.call('HSETNX', KEYS[2], ARGV[i], id); i = i + 1 end
+for _ = 1, nSeen do redis.call('HSETNX', KEYS[1], ARGV[i], 'case:' .. id); i = i + 1 end
+for _ = 1, nRel do
+  local key = ARGV[4] .. ':related:' .. ARGV[i]
+  redis.call('ZADD', key, ARGV[5], id)
+  redis.call('ZREMRANGEBYRANK', key, 0, -(relMax + 1))
+  i = i + 1
+end
 return {1, id}
 `;
 

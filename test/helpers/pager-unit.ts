@@ -81,7 +81,7 @@ export function memoryStore(cases: Case[]): CaseStore & { data: Map<string, Case
       const out = mutate(structuredClone(cur));
       if (!out) return { applied: false, outcome: 'unchanged' };
       data.set(id, structuredClone(out.value));
-      return { applied: true, value: out.value, result: out.result };
+      return { applied: true, value: out.value, result: out.result, stored: Buffer.from(JSON.stringify(out.value)) };
     },
   };
   return s as unknown as CaseStore & { data: Map<string, Case>; beforeWrite?: (c: Case) => void };
