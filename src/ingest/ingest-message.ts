@@ -284,11 +284,9 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
    */
   async function relatedCases(keys: string[]): Promise<string[]> {
     if (keys.length === 0) return [];
-    const pipe = redis.pipeline();
-    for (const k of keys) pipe.zrevrange(`${cfg.redis.prefix}:related:${k}`, 0, RELATED_MAX - 1);
-    const ids = new Set<string>();
-    for (const [, v] of (await pipe.exec()) ?? []) if (Array.isArray(v)) for (const id of v as string[]) ids.add(id);
-    return [...ids].sort().slice(-RELATED_MAX);
+    // Plain commands: the connection auto-pipelines them (an explicit pipeline costs more to build).
+    const lists = await Promise.all(keys.map((k) => redis.zrevrange(`${cfg.redis.prefix}:related:${k}`, 0, RELATED_MAX - 1)));
+    return [...new Set(lists.flat())].sort().slice(-RELATED_MAX);
   }
 
   async function indexRelated(c: Case, keys: string[]): Promise<void> {
