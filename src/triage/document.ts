@@ -1,4 +1,5 @@
 import type { ParsedAttachment, ParsedMessage } from '../types';
+import { TextGrams } from './grams';
 import { htmlToText } from './html-text';
 
 /**
@@ -34,6 +35,8 @@ export interface TriageDoc {
    */
   flowed: string;
   attachments: TriageAttachment[];
+  /** Which character sequences the subject and text hold: lets extractors skip patterns that cannot match. */
+  grams: TextGrams;
 }
 
 const POC_NAME = /(^|[^a-z])(poc|exploit|payload|crash|repro|reproducer|testcase|fuzz|sploit|attack)/i;
@@ -131,5 +134,6 @@ export function buildDoc(msg: ParsedMessage): TriageDoc {
     }
   });
   const text = unquote(normalizeText(parts.join('').slice(0, MAX_ANALYSED_CHARS)));
-  return { subject: normalizeText(msg.subject), text, flowed: flow(text), attachments };
+  const subject = normalizeText(msg.subject);
+  return { subject, text, flowed: flow(text), attachments, grams: new TextGrams(`${subject}\n${text}`) };
 }
