@@ -18,8 +18,53 @@ const NOT_FILES = /^(node|vue|next|nuxt|react|express|angular|three|chart|d3|soc
 /** A path with at least one directory and a file extension; segments are code-repo-like names. */
 const DIR_PATH = /(?<![\w.~$/\\@-])(?<!\w:)((?:[A-Za-z0-9_@+-][\w@+.-]*\/)+[\w@+-][\w@+.-]*\.[A-Za-z][A-Za-z0-9]{0,7})(?::\d+(?::\d+)?)?(?![\w/-])/g;
 const BARE_FILE = /(?<![\w.~$/\\@-])(?<!\w:)([A-Za-z_][\w-]*(?:\.[\w-]+)*\.([A-Za-z]{1,6}))(?::\d+(?::\d+)?)?(?![\w/-])/g;
+const DIR_PATH_AT = new RegExp(DIR_PATH.source, 'y');
+const BARE_FILE_AT = new RegExp(BARE_FILE.source, 'y');
 /** Code-host links to a file at a ref: GitHub/Gitea `blob|tree|raw|src`, GitLab `-/blob`. */
 const CODE_LINK = /\/(?:-\/)?(?:blob|tree|raw|src(?:\/(?:branch|tag|commit))?)\/[^/\s]+\/([^\s#?]+)/;
+
+const PLUS = 0x2b;
+/** `[\w@+.-]`: what a directory name is made of, up to its `/`. */
+const SEGMENT_CHAR = new Uint8Array(128);
+/** `[\w-]`: what a bare file name is made of, up to its first `.`. */
+const NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const word = /\w/.test(String.fromCharCode(c));
+  NAME_CHAR[c] = word || c === 0x2d ? 1 : 0;
+  SEGMENT_CHAR[c] = word || c === 0x2d || c === 0x40 || c === PLUS || c === 0x2e ? 1 : 0;
+}
+
+/**
+ * The matches of `sticky` (a path pattern with the `y` flag) in text order, as a global scan would
+ * find them, but trying only the starts a match can have instead of every position, which costs
+ * two lookbehinds each. Every match holds `mark` (`/`, `.`), and the characters from its start to the
+ * first one are all `run` characters; of those, the patterns' lookbehind allows only a start at the
+ * beginning of the run or just after a `+`.
+ */
+function* matchesAround(text: string, mark: string, run: Uint8Array, sticky: RegExp): Generator<RegExpExecArray> {
+  const inRun = (c: number): boolean => c < 128 && run[c] === 1;
+  let at = 0;
+  for (;;) {
+    const q = text.indexOf(mark, at);
+    if (q < 0) return;
+    let start = q;
+    while (start > at && inRun(text.charCodeAt(start - 1))) start--;
+    let m: RegExpExecArray | null = null;
+    for (let j = start; j < q && !m; j++) {
+      const prev = j > 0 ? text.charCodeAt(j - 1) : -1;
+      if (prev < 0 || !inRun(prev) || prev === PLUS) {
+        sticky.lastIndex = j;
+        m = sticky.exec(text);
+      }
+    }
+    if (!m) {
+      at = q + 1;
+      continue;
+    }
+    yield m;
+    at = m.index + m[0].length;
+  }
+}
 
 function clean(p: string): string {
   return p.replace(/[.,;:!?)'"\]]+$/, '');
@@ -58,9 +103,12 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
   }
   const inUrl = (i: number): boolean => insideUrl(urls, i);
 
-  for (const m of text.matchAll(DIR_PATH)) {
+  // The same name, met again, gets the same verdict: a report repeats its paths, a log its lines.
+  const seen = new Set<string>();
+  for (const m of matchesAround(text, '/', SEGMENT_CHAR, DIR_PATH_AT)) {
     const p = m[1] ?? '';
-    if (inUrl(m.index)) continue;
+    if (inUrl(m.index) || seen.has(p)) continue;
+    seen.add(p);
     const first = p.split('/')[0] ?? '';
     if (p.includes('..') || looksLikeHost(first)) continue;
     // `text/plain`, `multipart/mixed`: MIME types are not files (no extension), but `larkspur/larkspur:0.8`
@@ -69,10 +117,12 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
     if (excluded.has(p.toLowerCase())) continue;
     add(p);
   }
-  for (const m of text.matchAll(BARE_FILE)) {
+  seen.clear();
+  for (const m of matchesAround(text, '.', NAME_CHAR, BARE_FILE_AT)) {
     const name = m[1] ?? '';
     const ext = (m[2] ?? '').toLowerCase();
-    if (!SOURCE_EXT.has(ext) || NOT_FILES.test(name) || inUrl(m.index)) continue;
+    if (!SOURCE_EXT.has(ext) || NOT_FILES.test(name) || inUrl(m.index) || seen.has(name)) continue;
+    seen.add(name);
     if (excluded.has(name.toLowerCase()) || /^(poc|exploit|payload|crash|test|repro)/i.test(name)) continue;
     // Method calls and member access in code (`s.sendall`, `document.cookie`) have no source extension,
     // but `foo.c` inside a longer dotted name would: only whole tokens count.
