@@ -127,11 +127,11 @@ export function writtenCwes(text: string, grams?: TextGrams): string[] {
   return out;
 }
 
-function earliest(text: string, kind: 'strong' | 'weak', grams?: TextGrams): IssueType | null {
+function earliest(text: string, kind: 'strong' | 'weak', rules: ClassRule[]): IssueType | null {
   let best: { id: IssueType; at: number } | null = null;
-  for (const r of RULES) {
+  for (const r of rules) {
     const re = r[kind];
-    if (!re || !mayMatch(grams, re)) continue;
+    if (!re) continue;
     const m = re.exec(text);
     if (m && (best === null || m.index < best.at)) best = { id: r.id, at: m.index };
   }
@@ -154,14 +154,17 @@ export function classifyIssue(subject: string, text: string, sections: Section[]
   const typeAnswer = findSection(sections, 'issue_type')?.body.slice(0, 300) ?? '';
   let id: IssueType | null = null;
   let named = true;
+  // Rules whose pattern can match somewhere: `grams` cover the subject and the text, so all three sources.
+  const strong = RULES.filter((r) => mayMatch(grams, r.strong));
   for (const source of [typeAnswer, subject, text]) {
-    id = earliest(source, 'strong', grams);
+    id = earliest(source, 'strong', strong);
     if (id) break;
   }
   if (!id) {
     named = false;
+    const weak = RULES.filter((r) => r.weak && mayMatch(grams, r.weak));
     for (const source of [typeAnswer, subject, text]) {
-      id = earliest(source, 'weak', grams);
+      id = earliest(source, 'weak', weak);
       if (id) break;
     }
   }
