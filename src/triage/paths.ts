@@ -1,5 +1,6 @@
 import type { FoundUrl } from './urls';
 import { insideUrl } from './urls';
+import { bareFiles, dirPaths } from './path-scan';
 import { isSourceUrl } from './refs';
 
 /**
@@ -15,56 +16,8 @@ const SOURCE_EXT = new Set(['c', 'h', 'cc', 'cpp', 'cxx', 'hpp', 'hh', 'rs', 'go
 /** Product names that look like file names. */
 const NOT_FILES = /^(node|vue|next|nuxt|react|express|angular|three|chart|d3|socket\.io)\.js$/i;
 
-/** A path with at least one directory and a file extension; segments are code-repo-like names. */
-const DIR_PATH = /(?<![\w.~$/\\@-])(?<!\w:)((?:[A-Za-z0-9_@+-][\w@+.-]*\/)+[\w@+-][\w@+.-]*\.[A-Za-z][A-Za-z0-9]{0,7})(?::\d+(?::\d+)?)?(?![\w/-])/g;
-const BARE_FILE = /(?<![\w.~$/\\@-])(?<!\w:)([A-Za-z_][\w-]*(?:\.[\w-]+)*\.([A-Za-z]{1,6}))(?::\d+(?::\d+)?)?(?![\w/-])/g;
-const DIR_PATH_AT = new RegExp(DIR_PATH.source, 'y');
-const BARE_FILE_AT = new RegExp(BARE_FILE.source, 'y');
 /** Code-host links to a file at a ref: GitHub/Gitea `blob|tree|raw|src`, GitLab `-/blob`. */
 const CODE_LINK = /\/(?:-\/)?(?:blob|tree|raw|src(?:\/(?:branch|tag|commit))?)\/[^/\s]+\/([^\s#?]+)/;
-
-const PLUS = 0x2b;
-/** `[\w@+.-]`: what a directory name is made of, up to its `/`. */
-const SEGMENT_CHAR = new Uint8Array(128);
-/** `[\w-]`: what a bare file name is made of, up to its first `.`. */
-const NAME_CHAR = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  const word = /\w/.test(String.fromCharCode(c));
-  NAME_CHAR[c] = word || c === 0x2d ? 1 : 0;
-  SEGMENT_CHAR[c] = word || c === 0x2d || c === 0x40 || c === PLUS || c === 0x2e ? 1 : 0;
-}
-
-/**
- * The matches of `sticky` (a path pattern with the `y` flag) in text order, as a global scan would
- * find them, but trying only the starts a match can have instead of every position, which costs
- * two lookbehinds each. Every match holds `mark` (`/`, `.`), and the characters from its start to the
- * first one are all `run` characters; of those, the patterns' lookbehind allows only a start at the
- * beginning of the run or just after a `+`.
- */
-function* matchesAround(text: string, mark: string, run: Uint8Array, sticky: RegExp): Generator<RegExpExecArray> {
-  const inRun = (c: number): boolean => c < 128 && run[c] === 1;
-  let at = 0;
-  for (;;) {
-    const q = text.indexOf(mark, at);
-    if (q < 0) return;
-    let start = q;
-    while (start > at && inRun(text.charCodeAt(start - 1))) start--;
-    let m: RegExpExecArray | null = null;
-    for (let j = start; j < q && !m; j++) {
-      const prev = j > 0 ? text.charCodeAt(j - 1) : -1;
-      if (prev < 0 || !inRun(prev) || prev === PLUS) {
-        sticky.lastIndex = j;
-        m = sticky.exec(text);
-      }
-    }
-    if (!m) {
-      at = q + 1;
-      continue;
-    }
-    yield m;
-    at = m.index + m[0].length;
-  }
-}
 
 function clean(p: string): string {
   return p.replace(/[.,;:!?)'"\]]+$/, '');
@@ -105,7 +58,7 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
 
   // The same name, met again, gets the same verdict: a report repeats its paths, a log its lines.
   const seen = new Set<string>();
-  for (const m of matchesAround(text, '/', SEGMENT_CHAR, DIR_PATH_AT)) {
+  for (const m of dirPaths(text)) {
     const p = m[1] ?? '';
     if (inUrl(m.index) || seen.has(p)) continue;
     seen.add(p);
@@ -118,7 +71,7 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
     add(p);
   }
   seen.clear();
-  for (const m of matchesAround(text, '.', NAME_CHAR, BARE_FILE_AT)) {
+  for (const m of bareFiles(text)) {
     const name = m[1] ?? '';
     const ext = (m[2] ?? '').toLowerCase();
     if (!SOURCE_EXT.has(ext) || NOT_FILES.test(name) || inUrl(m.index) || seen.has(name)) continue;
