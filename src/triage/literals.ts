@@ -62,6 +62,11 @@ function needles(x: Info): string[] | null {
   return [x.some, known(x.prefix), known(x.suffix)].reduce(better, null);
 }
 
+function exactly(s: string): Info {
+  const one = [collapseSpaces(s)];
+  return { exact: one, prefix: one, suffix: one, some: null };
+}
+
 function concat(a: Info, b: Info): Info {
   return {
     exact: a.exact && b.exact ? cross(a.exact, b.exact) : null,
@@ -116,8 +121,7 @@ class Reader {
 
   private literal(c: number): Info {
     if (this.ignoreCase && !foldsCaseless(c)) return ANY;
-    const one = [String.fromCharCode(FOLD[c] ?? c)];
-    return { exact: one, prefix: one, suffix: one, some: null };
+    return exactly(String.fromCharCode(FOLD[c] ?? c));
   }
 
   private alternation(): Info {
@@ -131,8 +135,19 @@ class Reader {
 
   private sequence(): Info {
     let info = EMPTY;
-    while (this.pos < this.src.length && this.peek() !== '|' && this.peek() !== ')') info = concat(info, this.quantified());
-    return info;
+    // Single characters are gathered and joined once: a concatenation per character is slow to read.
+    let run = '';
+    while (this.pos < this.src.length && this.peek() !== '|' && this.peek() !== ')') {
+      const next = this.quantified();
+      if (next.exact?.length === 1 && next.exact[0]?.length === 1) {
+        run += next.exact[0];
+        continue;
+      }
+      if (run !== '') info = concat(info, exactly(run));
+      run = '';
+      info = concat(info, next);
+    }
+    return run === '' ? info : concat(info, exactly(run));
   }
 
   private quantified(): Info {
