@@ -97,12 +97,15 @@ export function findEvidence(doc: TriageDoc, sections: Section[], urls: FoundUrl
   // Phrases are matched on the flowed text (wrapped lines joined); line shapes on the text as written.
   const prose = doc.flowed;
   const grams = doc.grams;
+  // A command written out is both a way to reproduce and a PoC: one scan of the lines answers both.
+  let command: string | null | undefined;
+  const commandOnce = (): string | null => (command === undefined ? (command = commandLine(text, grams)) : command);
   const configuration = fromSection(sections, 'configuration') ?? firstMatch(prose, CONFIG, grams) ?? ABSENT;
   let reproduction = fromSection(sections, 'reproduction') ?? firstMatch(prose, REPRO, grams);
   if (!reproduction) {
-    const how = numberedSteps(text, grams) ?? commandLine(text, grams) ?? httpRequest(text, grams) ?? triggerAndConsequence(prose, grams) ?? payloadUrl(urls, grams);
+    const how = numberedSteps(text, grams) ?? commandOnce() ?? httpRequest(text, grams) ?? triggerAndConsequence(prose, grams) ?? payloadUrl(urls, grams);
     reproduction = how ? found(how) : ABSENT;
   }
   const impact = fromSection(sections, 'impact') ?? firstMatch(prose, IMPACT, grams) ?? ABSENT;
-  return { configuration, reproduction, poc: findPoc(text, sections, doc.attachments, grams), impact };
+  return { configuration, reproduction, poc: findPoc(text, sections, doc.attachments, grams, commandOnce), impact };
 }

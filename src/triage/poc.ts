@@ -80,12 +80,13 @@ export function httpRequest(text: string, grams?: TextGrams): string | null {
   return m ? lineAround(text, m.index) : null;
 }
 
-export function findPoc(text: string, sections: Section[], attachments: TriageAttachment[], grams?: TextGrams): Evidence {
+/** `command` gives commandLine(text): findEvidence shares the answer with the reproduction it looked for. */
+export function findPoc(text: string, sections: Section[], attachments: TriageAttachment[], grams?: TextGrams, command = (): string | null => commandLine(text, grams)): Evidence {
   const att = attachments.find((a) => a.role === 'poc');
   if (att) return { present: true, excerpt: `attachment: ${att.filename}` };
   const section = findSection(sections, 'poc');
   if (section) return found(`${section.heading}: ${section.body}`);
-  const direct = commandLine(text, grams) ?? httpRequest(text, grams) ?? codeBlock(text);
+  const direct = command() ?? httpRequest(text, grams) ?? codeBlock(text);
   if (direct) return found(direct);
   const inlineUrl = mayMatch(grams, INLINE_URL) ? INLINE_URL.exec(text) : null;
   if (inlineUrl) return found(lineAround(text, inlineUrl.index));
