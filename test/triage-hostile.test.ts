@@ -58,6 +58,12 @@ describe('hostile input', () => {
     ['digits', '1'.repeat(MAX_TEXT)],
     ['a keyword then spaces', `tag${' '.repeat(MAX_TEXT)}`],
     ['a newline per space', ' \n'.repeat(MAX_TEXT / 2)],
+    // Each directory name may start a path (after a `+`), and each retry used to run to the end.
+    ['plus-led directory names', '+a/'.repeat(MAX_TEXT / 3)],
+    ['one plus-joined name before a slash', `${'a+'.repeat(MAX_TEXT / 2)}/`],
+    ['long words, then a slash', `${'a'.repeat(1000)} `.repeat(MAX_TEXT / 1001) + '/'],
+    ['tokens that look like paths', 'x.y/'.repeat(MAX_TEXT / 4)],
+    ['stopwords', 'the und de '.repeat(MAX_TEXT / 11)],
   ])('%s: completes quickly and stays bounded', (_name, text) => {
     const { ms, result } = timed(msg({ subject: 'x', text }));
     expect(ms).toBeLessThan(1500);

@@ -142,11 +142,27 @@ function covers(m: Matcher, version: string): boolean {
   return num.wildcard ? cmp(nextLine(vLo), hi) <= 0 : cmp(vLo, hi) < 0;
 }
 
+/**
+ * Matchers per policy cell, parsed once: a policy has a handful of cells, and triage asks about every
+ * version of every message. Bounded all the same, since cells are text from a config or SECURITY.md.
+ */
+const parsedCells = new Map<string, (Matcher | null)[]>();
+const MAX_PARSED_CELLS = 1000;
+
+function cellMatchers(pattern: string): (Matcher | null)[] {
+  let matchers = parsedCells.get(pattern);
+  if (matchers === undefined) {
+    matchers = splitPatterns(pattern).map(parsePattern);
+    if (parsedCells.size >= MAX_PARSED_CELLS) parsedCells.clear();
+    parsedCells.set(pattern, matchers);
+  }
+  return matchers;
+}
+
 function bestRank(patterns: string[], version: string): number {
   let best = -1;
   for (const pattern of patterns) {
-    for (const part of splitPatterns(pattern)) {
-      const m = parsePattern(part);
+    for (const m of cellMatchers(pattern)) {
       if (m && covers(m, version)) best = Math.max(best, m.rank);
     }
   }

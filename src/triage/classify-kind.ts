@@ -8,6 +8,9 @@
  * support, and fall back to `report` when nothing decides.
  */
 
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
+
 export type TriageKind = 'report' | 'support' | 'spam';
 
 export interface KindSignals {
@@ -18,6 +21,8 @@ export interface KindSignals {
   cvss: boolean;
   cwe: boolean;
   pocAttachment: boolean;
+  /** Grams covering subject and text, to skip patterns that cannot match (see grams.ts). */
+  grams?: TextGrams;
 }
 
 export interface KindVerdict {
@@ -54,8 +59,8 @@ const SUPPORT: [string, RegExp][] = [
   ['trouble', /\binstall(?:ation)? (?:fails|failed|error|problem)|\bfails to (?:start|build|install|compile)\b|\bbuild(?:ing)? (?:from source )?fails\b|\bcan'?t (?:figure out|get|log ?in|install|start|configure|find)\b|\bdoesn'?t (?:work|start)\b|\bnot working\b|\blocked out\b|\bforgot the (?:admin )?password\b|startet [^.\n]{0,20}nicht|schlägt fehl|funktioniert nicht|problema al instalar|no funciona|no arranca|se reinicia|安装失败|启动失败|启动的时候报错|报错/i],
 ];
 
-function families(text: string, table: [string, RegExp][]): string[] {
-  return table.filter(([, re]) => re.test(text)).map(([name]) => name);
+function families(text: string, table: [string, RegExp][], grams?: TextGrams): string[] {
+  return table.filter(([, re]) => mayMatch(grams, re) && re.test(text)).map(([name]) => name);
 }
 
 export function classifyKind(s: KindSignals): KindVerdict {
@@ -64,13 +69,13 @@ export function classifyKind(s: KindSignals): KindVerdict {
   if (s.cvss) return { kind: 'report', reason: 'carries a CVSS vector' };
   if (s.cwe) return { kind: 'report', reason: 'names a CWE' };
   if (s.pocAttachment) return { kind: 'report', reason: 'carries a proof-of-concept attachment' };
-  const vuln = VULN_WORDS.exec(all);
-  const finding = FINDING.exec(all);
+  const vuln = mayMatch(s.grams, VULN_WORDS) ? VULN_WORDS.exec(all) : null;
+  const finding = mayMatch(s.grams, FINDING) ? FINDING.exec(all) : null;
   if (vuln && finding) return { kind: 'report', reason: `claims a finding ("${finding[0].trim()}") about a vulnerability ("${vuln[0].trim()}")` };
-  const spam = families(all, SPAM_FAMILIES);
+  const spam = families(all, SPAM_FAMILIES, s.grams);
   if (spam.length >= 2) return { kind: 'spam', reason: `marketing or scam wording: ${spam.join(', ')}` };
   if (vuln) return { kind: 'report', reason: `speaks of a vulnerability ("${vuln[0].trim()}")` };
-  const support = families(all, SUPPORT);
+  const support = families(all, SUPPORT, s.grams);
   if (support.length > 0) return { kind: 'support', reason: `usage question: ${support.join(', ')}` };
   return { kind: 'report', reason: 'no clear sign of support or spam: treated as a report' };
 }

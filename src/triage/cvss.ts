@@ -1,4 +1,6 @@
 import { Cvss3P0, Cvss3P1, Cvss4P0 } from 'ae-cvss-calculator';
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
 
 /**
  * A CVSS vector written in a report, validated and scored by ae-cvss-calculator (CVSS 3.0, 3.1 and
@@ -44,7 +46,7 @@ export function scoreVector(vector: string): CvssResult | null {
 }
 
 /** The first CVSS v3.x/v4.0 vector in the text, scored; null when none is written. */
-export function findCvss(text: string): CvssResult | null {
-  const m = VECTOR.exec(text);
+export function findCvss(text: string, grams?: TextGrams): CvssResult | null {
+  const m = mayMatch(grams, VECTOR) ? VECTOR.exec(text) : null;
   return m ? scoreVector(m[0]) : null;
 }

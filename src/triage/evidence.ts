@@ -1,6 +1,8 @@
 import type { TriageDoc } from './document';
 import type { Evidence } from './excerpt';
 import { ABSENT, firstMatch, found, lineAround } from './excerpt';
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
 import { PAYLOADS, commandLine, findPoc, httpRequest } from './poc';
 import type { Section } from './sections';
 import { findSection } from './sections';
@@ -50,20 +52,25 @@ function fromSection(sections: Section[], id: 'configuration' | 'reproduction' |
   return s ? found(`${s.heading}: ${s.body}`) : null;
 }
 
+const STEP_ONE = /^\s*1[.)]\s+\S/;
+const STEP_TWO = /^\s*2[.)]\s+\S/;
+
 /** Numbered steps: a "1." line followed (blank lines allowed) by a "2." line. */
-function numberedSteps(text: string): string | null {
+function numberedSteps(text: string, grams?: TextGrams): string | null {
+  if (!mayMatch(grams, STEP_ONE) || !mayMatch(grams, STEP_TWO)) return null;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    if (!/^\s*1[.)]\s+\S/.test(lines[i] ?? '')) continue;
+    if (!STEP_ONE.test(lines[i] ?? '')) continue;
     for (let j = i + 1; j < Math.min(lines.length, i + 8); j++) {
-      if (/^\s*2[.)]\s+\S/.test(lines[j] ?? '')) return (lines[i] ?? '').trim();
+      if (STEP_TWO.test(lines[j] ?? '')) return (lines[i] ?? '').trim();
     }
   }
   return null;
 }
 
 /** "Sending X … makes the server …": a way to trigger it, written as prose. */
-function triggerAndConsequence(text: string): string | null {
+function triggerAndConsequence(text: string, grams?: TextGrams): string | null {
+  if (!mayMatch(grams, TRIGGER) || !mayMatch(grams, CONSEQUENCE)) return null;
   for (const m of text.matchAll(TRIGGER)) {
     if (CONSEQUENCE.test(text.slice(m.index, m.index + 300))) return lineAround(text, m.index);
   }
@@ -71,8 +78,10 @@ function triggerAndConsequence(text: string): string | null {
 }
 
 /** A URL carrying a payload is itself the reproduction: open it and see. */
-function payloadUrl(urls: FoundUrl[]): string | null {
-  for (const u of urls) if (PAYLOADS.some((re) => re.test(u.url))) return u.url;
+function payloadUrl(urls: FoundUrl[], grams?: TextGrams): string | null {
+  if (urls.length === 0) return null;
+  const payloads = PAYLOADS.filter((re) => mayMatch(grams, re));
+  for (const u of urls) if (payloads.some((re) => re.test(u.url))) return u.url;
   return null;
 }
 
@@ -87,12 +96,16 @@ export function findEvidence(doc: TriageDoc, sections: Section[], urls: FoundUrl
   const text = doc.text;
   // Phrases are matched on the flowed text (wrapped lines joined); line shapes on the text as written.
   const prose = doc.flowed;
-  const configuration = fromSection(sections, 'configuration') ?? firstMatch(prose, CONFIG) ?? ABSENT;
-  let reproduction = fromSection(sections, 'reproduction') ?? firstMatch(prose, REPRO);
+  const grams = doc.grams;
+  // A command written out is both a way to reproduce and a PoC: one scan of the lines answers both.
+  let command: string | null | undefined;
+  const commandOnce = (): string | null => (command === undefined ? (command = commandLine(text, grams)) : command);
+  const configuration = fromSection(sections, 'configuration') ?? firstMatch(prose, CONFIG, grams) ?? ABSENT;
+  let reproduction = fromSection(sections, 'reproduction') ?? firstMatch(prose, REPRO, grams);
   if (!reproduction) {
-    const how = numberedSteps(text) ?? commandLine(text) ?? httpRequest(text) ?? triggerAndConsequence(prose) ?? payloadUrl(urls);
+    const how = numberedSteps(text, grams) ?? commandOnce() ?? httpRequest(text, grams) ?? triggerAndConsequence(prose, grams) ?? payloadUrl(urls, grams);
     reproduction = how ? found(how) : ABSENT;
   }
-  const impact = fromSection(sections, 'impact') ?? firstMatch(prose, IMPACT) ?? ABSENT;
-  return { configuration, reproduction, poc: findPoc(text, sections, doc.attachments), impact };
+  const impact = fromSection(sections, 'impact') ?? firstMatch(prose, IMPACT, grams) ?? ABSENT;
+  return { configuration, reproduction, poc: findPoc(text, sections, doc.attachments, grams, commandOnce), impact };
 }

@@ -1,3 +1,6 @@
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
+
 /** Excerpts shown to a maintainer as the evidence for a field: one line of text, at most 200 chars. */
 
 export const MAX_EXCERPT = 200;
@@ -32,10 +35,11 @@ export function found(excerpt: string): Evidence {
   return { present: true, excerpt: clip(excerpt) };
 }
 
-/** The first match of any of `patterns`, as evidence. */
-export function firstMatch(text: string, patterns: RegExp[]): Evidence | null {
+/** The first match of any of `patterns`, as evidence. `grams`, when given, must cover `text`. */
+export function firstMatch(text: string, patterns: RegExp[], grams?: TextGrams): Evidence | null {
   let best: number | null = null;
   for (const re of patterns) {
+    if (!mayMatch(grams, re)) continue;
     const m = re.exec(text);
     if (m && (best === null || m.index < best)) best = m.index;
   }

@@ -14,6 +14,7 @@ import { extractPaths } from './paths';
 import { extractRefs } from './refs';
 import { splitSections } from './sections';
 import { findUrls } from './urls';
+import { mayMatch } from './grams';
 import { extractVersions, versionFacts } from './versions';
 
 /**
@@ -90,15 +91,19 @@ function isAnswered(id: ChecklistId, f: Omit<ReportFields, 'missing'>): boolean 
   }
 }
 
+const CWE_MENTION = /\bCWE[- ]?\d/i;
+
 export function triage(msg: ParsedMessage, ctx: TriageContext): TriageResult {
   const doc = buildDoc(msg);
   const text = doc.text;
-  const urls = findUrls(text);
+  // Every extractor given `grams` searches only the subject and text these were built from.
+  const grams = doc.grams;
+  const urls = findUrls(text, grams);
   const sections = splitSections(text);
-  const issue = classifyIssue(doc.subject, doc.flowed, sections);
+  const issue = classifyIssue(doc.subject, doc.flowed, sections, grams);
   // Subjects name paths and versions too ("Heap buffer overflow in src/mime/decode.c").
   const all = `${doc.subject}\n${text}`;
-  const allUrls = findUrls(all);
+  const allUrls = findUrls(all, grams);
   const versions = extractVersions(all, allUrls);
   const facts = versionFacts(versions, ctx.versions);
   const evidence = findEvidence(doc, sections, urls);
@@ -107,12 +112,12 @@ export function triage(msg: ParsedMessage, ctx: TriageContext): TriageResult {
     issue_type: issue.issue_type,
     cwe: issue.cwe,
     paths: extractPaths(all, allUrls, attachmentNames),
-    affected_ref: extractRefs(doc.flowed, findUrls(doc.flowed), sections),
+    affected_ref: extractRefs(doc.flowed, findUrls(doc.flowed, grams), sections, grams),
     versions: facts.versions,
     supported: facts.supported,
     unsupported_versions: facts.unsupported_versions,
     ...evidence,
-    cvss: findCvss(text) ?? findCvss(doc.subject),
+    cvss: findCvss(text, grams) ?? findCvss(doc.subject, grams),
     language: detectLanguage(doc.subject, text),
   };
   const wanted = new Set(ctx.checklist ?? CHECKLIST_IDS);
@@ -123,8 +128,9 @@ export function triage(msg: ParsedMessage, ctx: TriageContext): TriageResult {
     text: doc.flowed,
     namedIssue: issue.named ? issue.issue_type : null,
     cvss: fields.cvss !== null,
-    cwe: /\bCWE[- ]?\d/i.test(all),
+    cwe: mayMatch(grams, CWE_MENTION) && CWE_MENTION.test(all),
     pocAttachment: doc.attachments.some((a) => a.role === 'poc'),
+    grams,
   });
   return { kind: verdict.kind, kind_reason: verdict.reason, fields };
 }

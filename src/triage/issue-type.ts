@@ -1,3 +1,5 @@
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
 import type { Section } from './sections';
 import { findSection } from './sections';
 
@@ -114,8 +116,9 @@ const CWE_CLASS: Record<string, IssueType> = {
 const CWE_RE = /\bCWE[- ]?(\d{1,5})\b/gi;
 
 /** CWE IDs written in the text, normalised to `CWE-89`, in order of appearance. */
-export function writtenCwes(text: string): string[] {
+export function writtenCwes(text: string, grams?: TextGrams): string[] {
   const out: string[] = [];
+  if (!mayMatch(grams, CWE_RE)) return out;
   for (const m of text.matchAll(CWE_RE)) {
     const id = `CWE-${Number(m[1])}`;
     if (!out.includes(id)) out.push(id);
@@ -124,9 +127,9 @@ export function writtenCwes(text: string): string[] {
   return out;
 }
 
-function earliest(text: string, kind: 'strong' | 'weak'): IssueType | null {
+function earliest(text: string, kind: 'strong' | 'weak', rules: ClassRule[]): IssueType | null {
   let best: { id: IssueType; at: number } | null = null;
-  for (const r of RULES) {
+  for (const r of rules) {
     const re = r[kind];
     if (!re) continue;
     const m = re.exec(text);
@@ -146,19 +149,22 @@ export interface IssueClass {
  * Where the class is read from, in order: a "Type of issue" answer, the subject, the body (the first
  * class named: a SQL injection "that leads to RCE" is a SQL injection), then symptoms, then a CWE.
  */
-export function classifyIssue(subject: string, text: string, sections: Section[]): IssueClass {
-  const cwes = writtenCwes(`${subject}\n${text}`);
+export function classifyIssue(subject: string, text: string, sections: Section[], grams?: TextGrams): IssueClass {
+  const cwes = writtenCwes(`${subject}\n${text}`, grams);
   const typeAnswer = findSection(sections, 'issue_type')?.body.slice(0, 300) ?? '';
   let id: IssueType | null = null;
   let named = true;
+  // Rules whose pattern can match somewhere: `grams` cover the subject and the text, so all three sources.
+  const strong = RULES.filter((r) => mayMatch(grams, r.strong));
   for (const source of [typeAnswer, subject, text]) {
-    id = earliest(source, 'strong');
+    id = earliest(source, 'strong', strong);
     if (id) break;
   }
   if (!id) {
     named = false;
+    const weak = RULES.filter((r) => r.weak && mayMatch(grams, r.weak));
     for (const source of [typeAnswer, subject, text]) {
-      id = earliest(source, 'weak');
+      id = earliest(source, 'weak', weak);
       if (id) break;
     }
   }

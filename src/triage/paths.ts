@@ -1,5 +1,6 @@
 import type { FoundUrl } from './urls';
 import { insideUrl } from './urls';
+import { bareFiles, dirPaths } from './path-scan';
 import { isSourceUrl } from './refs';
 
 /**
@@ -15,9 +16,6 @@ const SOURCE_EXT = new Set(['c', 'h', 'cc', 'cpp', 'cxx', 'hpp', 'hh', 'rs', 'go
 /** Product names that look like file names. */
 const NOT_FILES = /^(node|vue|next|nuxt|react|express|angular|three|chart|d3|socket\.io)\.js$/i;
 
-/** A path with at least one directory and a file extension; segments are code-repo-like names. */
-const DIR_PATH = /(?<![\w.~$/\\@-])(?<!\w:)((?:[A-Za-z0-9_@+-][\w@+.-]*\/)+[\w@+-][\w@+.-]*\.[A-Za-z][A-Za-z0-9]{0,7})(?::\d+(?::\d+)?)?(?![\w/-])/g;
-const BARE_FILE = /(?<![\w.~$/\\@-])(?<!\w:)([A-Za-z_][\w-]*(?:\.[\w-]+)*\.([A-Za-z]{1,6}))(?::\d+(?::\d+)?)?(?![\w/-])/g;
 /** Code-host links to a file at a ref: GitHub/Gitea `blob|tree|raw|src`, GitLab `-/blob`. */
 const CODE_LINK = /\/(?:-\/)?(?:blob|tree|raw|src(?:\/(?:branch|tag|commit))?)\/[^/\s]+\/([^\s#?]+)/;
 
@@ -58,9 +56,12 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
   }
   const inUrl = (i: number): boolean => insideUrl(urls, i);
 
-  for (const m of text.matchAll(DIR_PATH)) {
+  // The same name, met again, gets the same verdict: a report repeats its paths, a log its lines.
+  const seen = new Set<string>();
+  for (const m of dirPaths(text)) {
     const p = m[1] ?? '';
-    if (inUrl(m.index)) continue;
+    if (inUrl(m.index) || seen.has(p)) continue;
+    seen.add(p);
     const first = p.split('/')[0] ?? '';
     if (p.includes('..') || looksLikeHost(first)) continue;
     // `text/plain`, `multipart/mixed`: MIME types are not files (no extension), but `larkspur/larkspur:0.8`
@@ -69,10 +70,12 @@ export function extractPaths(text: string, urls: FoundUrl[], exclude: string[] =
     if (excluded.has(p.toLowerCase())) continue;
     add(p);
   }
-  for (const m of text.matchAll(BARE_FILE)) {
+  seen.clear();
+  for (const m of bareFiles(text)) {
     const name = m[1] ?? '';
     const ext = (m[2] ?? '').toLowerCase();
-    if (!SOURCE_EXT.has(ext) || NOT_FILES.test(name) || inUrl(m.index)) continue;
+    if (!SOURCE_EXT.has(ext) || NOT_FILES.test(name) || inUrl(m.index) || seen.has(name)) continue;
+    seen.add(name);
     if (excluded.has(name.toLowerCase()) || /^(poc|exploit|payload|crash|test|repro)/i.test(name)) continue;
     // Method calls and member access in code (`s.sendall`, `document.cookie`) have no source extension,
     // but `foo.c` inside a longer dotted name would: only whole tokens count.

@@ -1,6 +1,8 @@
 import type { TriageAttachment } from './document';
 import type { Evidence } from './excerpt';
 import { firstMatch, found, lineAround } from './excerpt';
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
 import type { Section } from './sections';
 import { findSection } from './sections';
 
@@ -33,6 +35,7 @@ export const PAYLOADS: RegExp[] = [
   /\b(?:GET|POST|PUT|DELETE|PATCH) \/[\w/{}.%-]*[?\s][^\n]{0,40}?[\w.-]+=\S+/,
 ];
 
+const INLINE_URL = /`[^`\n]*https?:\/\/[^`\n]*`/;
 const PASTE_LINK = /https?:\/\/(?:gist\.github(?:usercontent)?\.com|pastebin\.com|paste\.[\w.]+|hastebin\.com|ghostbin\.\w+|dpaste\.\w+|termbin\.com|privatebin\.\w+|0bin\.net)\/\S+/i;
 const ATTACHED_POC = [
   /\b(?:attached|attachment|enclosed|adjunt[oa]s?|anexo|anhang|anbei|liegt bei|beigefügt)\b[^\n]{0,60}?(?:\b(?:poc|exploit|script|skript|payload|test ?case|testfall|caso de prueba|reproducer|input file)\b|\.(?:py|sh|html?|eml|bin|js|txt)\b)/i,
@@ -57,30 +60,35 @@ export function codeBlock(text: string): string | null {
   return inFence ? (fenced.find((l) => l.trim() !== '') ?? null) : null;
 }
 
-/** A command line or inline command (`curl …`, `nc host 25`, `./poc.sh …`), as the line holding it. */
-export function commandLine(text: string): string | null {
-  const lines = text.split('\n');
-  for (const line of lines) {
-    if (line.length > 2000) continue;
-    if (COMMAND_WORD.test(line.replace(LINE_PREFIX, ''))) return line.trim();
+/**
+ * A command line or inline command (`curl …`, `nc host 25`, `./poc.sh …`), as the line holding it.
+ * `grams`, when given, must cover `text` (as for every extractor that takes them).
+ */
+export function commandLine(text: string, grams?: TextGrams): string | null {
+  if (mayMatch(grams, COMMAND_WORD)) {
+    for (const line of text.split('\n')) {
+      if (line.length > 2000) continue;
+      if (COMMAND_WORD.test(line.replace(LINE_PREFIX, ''))) return line.trim();
+    }
   }
-  const inline = INLINE_COMMAND.exec(text) ?? LOCAL_PROGRAM.exec(text);
+  const inline = (mayMatch(grams, INLINE_COMMAND) ? INLINE_COMMAND.exec(text) : null) ?? (mayMatch(grams, LOCAL_PROGRAM) ? LOCAL_PROGRAM.exec(text) : null);
   return inline ? lineAround(text, inline.index) : null;
 }
 
-export function httpRequest(text: string): string | null {
-  const m = HTTP_REQUEST.exec(text);
+export function httpRequest(text: string, grams?: TextGrams): string | null {
+  const m = mayMatch(grams, HTTP_REQUEST) ? HTTP_REQUEST.exec(text) : null;
   return m ? lineAround(text, m.index) : null;
 }
 
-export function findPoc(text: string, sections: Section[], attachments: TriageAttachment[]): Evidence {
+/** `command` gives commandLine(text): findEvidence shares the answer with the reproduction it looked for. */
+export function findPoc(text: string, sections: Section[], attachments: TriageAttachment[], grams?: TextGrams, command = (): string | null => commandLine(text, grams)): Evidence {
   const att = attachments.find((a) => a.role === 'poc');
   if (att) return { present: true, excerpt: `attachment: ${att.filename}` };
   const section = findSection(sections, 'poc');
   if (section) return found(`${section.heading}: ${section.body}`);
-  const direct = commandLine(text) ?? httpRequest(text) ?? codeBlock(text);
+  const direct = command() ?? httpRequest(text, grams) ?? codeBlock(text);
   if (direct) return found(direct);
-  const inlineUrl = /`[^`\n]*https?:\/\/[^`\n]*`/.exec(text);
+  const inlineUrl = mayMatch(grams, INLINE_URL) ? INLINE_URL.exec(text) : null;
   if (inlineUrl) return found(lineAround(text, inlineUrl.index));
-  return firstMatch(text, [...PAYLOADS, PASTE_LINK, ...ATTACHED_POC]) ?? { present: false, excerpt: null };
+  return firstMatch(text, [...PAYLOADS, PASTE_LINK, ...ATTACHED_POC], grams) ?? { present: false, excerpt: null };
 }

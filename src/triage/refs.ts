@@ -1,3 +1,5 @@
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
 import type { Section } from './sections';
 import type { FoundUrl } from './urls';
 import { insideUrl } from './urls';
@@ -45,7 +47,8 @@ function branchName(quoted: string, name: string): string | null {
   return null;
 }
 
-export function extractRefs(text: string, urls: FoundUrl[], sections: Section[]): string[] {
+/** `grams`, when given, must cover `text`. */
+export function extractRefs(text: string, urls: FoundUrl[], sections: Section[], grams?: TextGrams): string[] {
   const out: string[] = [];
   const add = (r: string | null): void => {
     if (r && r.length <= 300 && !out.includes(r)) out.push(r);
@@ -56,19 +59,21 @@ export function extractRefs(text: string, urls: FoundUrl[], sections: Section[])
     const m = /https?:\/\/\S+/.exec(s.body);
     if (m) add(cleanUrl(m[0].replace(/[.,;:!?)]+$/, '')));
   }
-  for (const m of text.matchAll(AFFECTED_URL)) add(cleanUrl((m[1] ?? '').replace(/[.,;:!?)]+$/, '')));
-  for (const m of text.matchAll(HASH)) {
+  // Each pattern runs only where it can match: most text names no hash, branch or tag at all.
+  const scan = (re: RegExp): Iterable<RegExpExecArray> => (mayMatch(grams, re) ? text.matchAll(re) : []);
+  for (const m of scan(AFFECTED_URL)) add(cleanUrl((m[1] ?? '').replace(/[.,;:!?)]+$/, '')));
+  for (const m of scan(HASH)) {
     const h = m[1] ?? '';
     const at = m.index + m[0].length - h.length;
     // A hash needs a digit and a letter: "deadbeef" and "1234567" are words and numbers.
     if (/\d/.test(h) && /[a-f]/i.test(h) && !insideUrl(urls, at)) add(h.toLowerCase());
   }
-  for (const m of text.matchAll(BRANCH_AFTER)) add(branchName(m[1] ?? '', m[2] ?? ''));
-  for (const m of text.matchAll(BRANCH_BEFORE)) {
+  for (const m of scan(BRANCH_AFTER)) add(branchName(m[1] ?? '', m[2] ?? ''));
+  for (const m of scan(BRANCH_BEFORE)) {
     const name = m[2] ?? '';
     if (!/^(the|a|an|this|that|our|your|my|default|same|each|every|any|other|feature|release|new|old|separate|own|development)$/i.test(name)) add(branchName(m[1] ?? '', name));
   }
-  for (const m of text.matchAll(CURRENT_BRANCH)) add(m[1] ?? null);
-  for (const m of text.matchAll(TAG)) if (!insideUrl(urls, m.index)) add(m[1] ?? null);
+  for (const m of scan(CURRENT_BRANCH)) add(m[1] ?? null);
+  for (const m of scan(TAG)) if (!insideUrl(urls, m.index)) add(m[1] ?? null);
   return out;
 }

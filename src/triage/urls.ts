@@ -1,3 +1,6 @@
+import type { TextGrams } from './grams';
+import { mayMatch } from './grams';
+
 /** URLs in free text, with the punctuation that prose puts after them taken off. */
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"'`\]]+/gi;
@@ -9,8 +12,9 @@ export interface FoundUrl {
   end: number;
 }
 
-export function findUrls(text: string): FoundUrl[] {
+export function findUrls(text: string, grams?: TextGrams): FoundUrl[] {
   const out: FoundUrl[] = [];
+  if (!mayMatch(grams, URL_RE)) return out;
   for (const m of text.matchAll(URL_RE)) {
     let url = m[0];
     // A closing parenthesis belongs to the URL only when the URL opened one (wiki-style links).
