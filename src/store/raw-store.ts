@@ -95,9 +95,6 @@ const SCAN_OVERLAP = 256;
 /** A scratch key outlives any write by far; it only matters when its writer died. */
 const PARTIAL_TTL_SECONDS = 24 * 60 * 60;
 
-/** A message buffered whole by `get` is at most this big (the gzip trailer's length is mod 2^32). */
-const MAX_BUFFERED_BYTES = 2 ** 31 - 1;
-
 const gzip = promisify(gzipCb);
 const gunzip = promisify(gunzipCb);
 
@@ -203,30 +200,12 @@ export function createRawStore({ redis, prefix: p }: RawStoreDeps): RawStore {
         if (first.length === 0) return (await redis.exists(k)) === 1 ? gunzip(first) : null;
         return gunzip(first);
       }
-      // A big one: gunzip it piece by piece straight into a buffer of the size the trailer gives,
-      // instead of collecting the pieces and then copying them all into one.
-      const total = await redis.strlen(k);
-      const size = await storedLength(k, total);
+      // A big one: read and gunzip piece by piece (never the archive and the message both whole).
       const stream = await raw.open(key);
       if (!stream) return null;
-      if (size === null || size > MAX_BUFFERED_BYTES) {
-        const chunks: Buffer[] = [];
-        for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-        return Buffer.concat(chunks);
-      }
-      let out = Buffer.allocUnsafe(size);
-      let at = 0;
-      for await (const c of stream as AsyncIterable<Buffer>) {
-        if (at + c.length > out.length) {
-          // Trailer length is mod 2^32 (or the key was replaced while read): grow, then let gunzip judge.
-          const bigger = Buffer.allocUnsafe(Math.max(out.length * 2, at + c.length));
-          out.copy(bigger, 0, 0, at);
-          out = bigger;
-        }
-        c.copy(out, at);
-        at += c.length;
-      }
-      return at === out.length ? out : out.subarray(0, at);
+      const chunks: Buffer[] = [];
+      for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks);
     },
 
     async open(key) {
