@@ -121,9 +121,11 @@ export async function createSecurityServices(cfg: Config, deps: SecurityDeps): P
   }
   return {
     triage: triageForIngest(cfg),
-    verifySender: (raw, msg, pgp) =>
-      verifier.verify(raw, msg, pgp ? { status: pgp.signature, fingerprint: pgp.signerFingerprint ?? undefined } : null, maintainerFingerprints),
-    authVerdicts: (raw) => (cfg.trust.authserv_id.length ? trustedAuthResults(raw, cfg.trust.authserv_id) : null),
+    // DKIM hashes the whole body: a maintainer reply is read whole (big ones only for this).
+    verifySender: async (raw, msg, pgp) =>
+      verifier.verify(await raw.bytes(), msg, pgp ? { status: pgp.signature, fingerprint: pgp.signerFingerprint ?? undefined } : null, maintainerFingerprints),
+    // Authentication-Results sit in the header block: `head` holds it.
+    authVerdicts: (raw) => (cfg.trust.authserv_id.length ? trustedAuthResults(raw.head, cfg.trust.authserv_id) : null),
     pgpIn,
     pgpOut,
     teamKeys,

@@ -1,4 +1,8 @@
-import { parseMessage } from '../src/parse/parse-message';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { PermanentError } from '../src/errors';
+import { parseMessage, RawReadError } from '../src/parse/parse-message';
+import { bigAttachmentMessage } from '../src/sandbox/mail-factory';
 import { detectRobot } from '../src/parse/robot';
 
 const own = { ownAddresses: new Set(['security@example.test']) };
@@ -91,5 +95,42 @@ describe('parseMessage', () => {
     for (let i = 49; i >= 0; i--) body = `--B${i}\nContent-Type: ${i === 49 ? 'text/plain' : `multipart/mixed; boundary="B${i + 1}"`}\n\n${body}\n--B${i}--\n`;
     const deep = await parseMessage(eml('From: a@b.c\nSubject: d\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="B0"', body));
     expect(deep.subject).toBe('d');
+  });
+
+  describe('streamed input', () => {
+    async function* pieces(buf: Buffer, size: number): AsyncGenerator<Buffer> {
+      for (let at = 0; at < buf.length; at += size) yield buf.subarray(at, at + size);
+    }
+
+    it('gives the same message, hash included, whatever the pieces', async () => {
+      const raw = bigAttachmentMessage(3, 3 * 1024 * 1024);
+      const whole = await parseMessage(raw);
+      expect(whole.contentHash).toBe(createHash('sha256').update(raw).digest('hex'));
+      for (const size of [4093, 64 * 1024, 1024 * 1024]) expect(await parseMessage(pieces(raw, size))).toEqual(whole);
+      const small = eml('From: a@b.c\nSubject: bytewise\nMessage-ID: <bw@x>', 'one byte at a time\n');
+      expect(await parseMessage(pieces(small, 1))).toEqual(await parseMessage(small));
+      expect(await parseMessage(Readable.from(pieces(raw, 10_000)))).toEqual(whole);
+    });
+
+    it('an input that fails is a read error (retried), not an unparseable message', async () => {
+      const raw = bigAttachmentMessage(4, 2 * 1024 * 1024);
+      async function* failing(): AsyncGenerator<Buffer> {
+        yield raw.subarray(0, 512 * 1024);
+        throw new Error('redis went away');
+      }
+      const err = await parseMessage(failing()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RawReadError);
+      expect((err as RawReadError).retryable).toBe(true);
+      expect((err as Error).message).toContain('redis went away');
+    });
+
+    it('times out on an input that stalls, and releases it', async () => {
+      const stalled = new Readable({ read() {} });
+      stalled.push('From: a@b.c\r\nSubject: slow\r\n\r\nbody');
+      const err = await parseMessage(stalled, { parse_timeout: 200 }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PermanentError);
+      expect((err as PermanentError).code).toBe('EParseTimeout');
+      expect(stalled.destroyed).toBe(true);
+    });
   });
 });

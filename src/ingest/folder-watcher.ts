@@ -6,11 +6,12 @@ import type { Logger } from '../log';
 import type { IngestJob, Queues } from '../queues';
 import { jobIds, mailboxTag } from '../queues';
 import type { CaseStore } from '../store/case-store';
+import { RawTooLargeError } from '../store/raw-store';
 
 /**
  * Watches one IMAP folder and hands every new message on to the ingest queue, exactly once:
  *
- *   raw bytes → Redis (gzip)  →  ingest job (deterministic ID)  →  checkpoint (UIDVALIDITY, last UID)
+ *   raw bytes → Redis (gzip; big ones streamed in ranges)  →  ingest job (deterministic ID)  →  checkpoint (UIDVALIDITY, last UID)
  *   →  handled keyword on the message
  *
  * Each step is idempotent, so a crash anywhere only repeats steps. A changed UIDVALIDITY resets
@@ -42,6 +43,20 @@ export interface FolderWatcher {
 /** Fetch bodies in batches of this many messages or bytes, whichever comes first. */
 const BATCH_MESSAGES = 200;
 const BATCH_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Messages at least this big are not fetched in a batch: each is fetched alone, in ranges of
+ * FETCH_RANGE_BYTES (BODY.PEEK[]<offset.length>), and streamed through gzip into the raw store, so
+ * the poller holds about one range of it at a time, never the whole message.
+ */
+export const STREAM_MESSAGE_BYTES = 1024 * 1024;
+const FETCH_RANGE_BYTES = 1024 * 1024;
+
+interface Meta {
+  uid: number;
+  size: number;
+  internalDate: Date;
+}
 
 export function imapOptions(cfg: Config): ConstructorParameters<typeof ImapFlow>[0] {
   const u = new URL(cfg.imap.url);
@@ -96,7 +111,7 @@ export function createFolderWatcher(deps: FolderWatcherDeps, folder: 'inbox' | '
     if (mb.exists === 0) return;
 
     // Envelope-free listing first: sizes decide the batches so one 20 MB mail never shares memory.
-    const metas: { uid: number; size: number; internalDate: Date }[] = [];
+    const metas: Meta[] = [];
     for await (const m of c.fetch(`${lastUid + 1}:*`, { uid: true, size: true, internalDate: true }, { uid: true })) {
       // `n:*` always returns the last message, even when its UID is below n.
       if (m.uid > lastUid) metas.push({ uid: m.uid, size: m.size ?? 0, internalDate: m.internalDate instanceof Date ? m.internalDate : new Date(String(m.internalDate ?? clock.now().toISOString())) });
@@ -119,37 +134,48 @@ export function createFolderWatcher(deps: FolderWatcherDeps, folder: 'inbox' | '
     await flush();
   }
 
-  async function handOn(c: ImapFlow, uidValidity: string, metas: { uid: number; size: number; internalDate: Date }[]): Promise<void> {
+  async function handOn(c: ImapFlow, uidValidity: string, metas: Meta[]): Promise<void> {
     const byUid = new Map(metas.map((m) => [m.uid, m]));
-    const small = metas.filter((m) => m.size <= cfg.limits.max_message_bytes).map((m) => m.uid);
-    const large = metas.filter((m) => m.size > cfg.limits.max_message_bytes).map((m) => m.uid);
+    const max = cfg.limits.max_message_bytes;
     const jobs: IngestJob[] = [];
-    const fetched = async (uids: number[], query: { source?: boolean; headers?: boolean }): Promise<void> => {
+    const rawKeyOf = (uid: number): string => `${tag}-${uidValidity}-${uid}`;
+    const queue = (meta: Meta, size = meta.size): void => {
+      jobs.push({ folder, mailbox, uidValidity, uid: meta.uid, rawKey: rawKeyOf(meta.uid), internalDate: meta.internalDate.toISOString(), size });
+    };
+    const fetched = async (uids: number[], query: { source?: boolean; headers?: boolean }, sizes?: Map<number, number>): Promise<void> => {
       if (uids.length === 0) return;
       const raws: { uid: number; raw: Buffer }[] = [];
       for await (const m of c.fetch(uids.join(','), { uid: true, ...query }, { uid: true })) {
+        // imapflow hands each literal over as a Buffer of its own: no copy needed.
         const raw = query.source ? m.source : m.headers;
-        if (raw) raws.push({ uid: m.uid, raw: Buffer.from(raw) });
+        if (raw) raws.push({ uid: m.uid, raw });
       }
       for (const { uid, raw } of raws) {
         const meta = byUid.get(uid);
         if (!meta) continue;
-        const rawKey = `${tag}-${uidValidity}-${uid}`;
-        await store.putRaw(rawKey, raw);
-        jobs.push({
-          folder,
-          mailbox,
-          uidValidity,
-          uid,
-          rawKey,
-          internalDate: meta.internalDate.toISOString(),
-          size: meta.size,
-        });
+        await store.putRaw(rawKeyOf(uid), raw);
+        queue(meta, sizes?.get(uid));
       }
     };
-    await fetched(small, { source: true });
+    await fetched(metas.filter((m) => m.size < STREAM_MESSAGE_BYTES && m.size <= max).map((m) => m.uid), { source: true });
+    // Big ones alone, in ranges, straight through gzip into Redis: never held whole.
+    const overLimit = new Map<number, number>();
+    for (const m of metas.filter((x) => x.size >= STREAM_MESSAGE_BYTES && x.size <= max)) {
+      if (closed) return; // nothing queued or checkpointed: the next run does this batch again
+      const dl = await c.download(String(m.uid), undefined, { uid: true, chunkSize: FETCH_RANGE_BYTES });
+      if (!dl.content) continue; // gone since it was listed (expunged): as with a batch FETCH
+      try {
+        const { bytes } = await store.putRawStream(rawKeyOf(m.uid), dl.content, { maxBytes: max });
+        if (bytes !== m.size) log.warn({ uid: m.uid, size: m.size, bytes }, 'poller.size_mismatch');
+        queue(m);
+      } catch (e) {
+        // Longer than RFC822.SIZE said and over the limit: handled like any message over it.
+        if (!(e instanceof RawTooLargeError)) throw e;
+        overLimit.set(m.uid, e.bytes);
+      }
+    }
     // Too big to parse: the headers are kept and the ingest stage records why it went no further.
-    await fetched(large, { headers: true });
+    await fetched([...metas.filter((m) => m.size > max).map((m) => m.uid), ...overLimit.keys()], { headers: true }, overLimit);
     jobs.sort((a, b) => a.uid - b.uid);
     if (jobs.length > 0) {
       await redis.zadd(inflightKey, ...jobs.flatMap((j) => [j.uid, String(j.uid)]));

@@ -7,13 +7,14 @@ import type { Logger } from '../log';
 import type { AuthVerdicts } from '../notify/auto-reply-policy';
 import { mayAutoReply } from '../notify/auto-reply-policy';
 import { isOwnMessageId, messageIdDomain } from '../notify/message-id';
-import { parseMessage } from '../parse/parse-message';
+import { parseMessage, RawReadError } from '../parse/parse-message';
 import { detectRobot } from '../parse/robot';
 import type { IngestJob, MailJob, Queues } from '../queues';
 import { jobIds, mailboxTag } from '../queues';
 import { armTimers, queueChaser, queueResolve } from '../sla/arm-timers';
 import type { EscalationPolicy } from '../sla/escalation-policy';
 import type { CaseStore } from '../store/case-store';
+import type { RawMessage } from '../store/raw-store';
 import type { Case, ParsedMessage, SignatureStatus } from '../types';
 import type { SenderVerdict } from './attach-message';
 import { attachToCase } from './attach-message';
@@ -64,10 +65,10 @@ export interface IngestDeps {
   messageIdSecret: string | Buffer;
   triage: (msg: ParsedMessage) => TriageOutcome;
   /** Is this mail really from the maintainer it claims? (DKIM / trusted Authentication-Results / PGP) */
-  verifySender: (raw: Buffer, msg: ParsedMessage, pgp: PgpView | null) => Promise<SenderVerdict & { retryable?: boolean }>;
+  verifySender: (raw: RawMessage, msg: ParsedMessage, pgp: PgpView | null) => Promise<SenderVerdict & { retryable?: boolean }>;
   /** Verdicts of a trusted Authentication-Results header, for the auto-reply rule on forged senders. */
-  authVerdicts: (raw: Buffer, msg: ParsedMessage) => AuthVerdicts | null;
-  pgp: { open(raw: Buffer, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } | null;
+  authVerdicts: (raw: RawMessage, msg: ParsedMessage) => AuthVerdicts | null;
+  pgp: { open(raw: RawMessage, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } | null;
 }
 
 export type IngestResult =
@@ -130,7 +131,8 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
   async function ingestOne(job: IngestJob, opts: { mayWait?: boolean }): Promise<IngestResult> {
     const log = deps.log.child({ uid: job.uid, folder: job.folder });
     const uidDedupe = `uid:${mailboxTag(job.mailbox)}-${job.uidValidity}-${job.uid}`;
-    const raw = await store.getRaw(job.rawKey);
+    // Held in memory when small; a big one is streamed from the store into the parser.
+    const raw = await store.rawMessage(job.rawKey);
     if (!raw) return skip(job, uidDedupe, 'raw_missing', 'the raw message was not found in the store', null);
     if (job.size > cfg.limits.max_message_bytes) {
       const head = await parseMessage(raw, cfg.limits).catch(() => null);
@@ -141,6 +143,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     try {
       outer = await parseMessage(raw, cfg.limits);
     } catch (err) {
+      if (err instanceof RawReadError) throw err; // the store failed, not the message: retried
       const e = err as Error;
       return skip(job, uidDedupe, 'unparseable', e.message, null);
     }

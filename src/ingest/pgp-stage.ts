@@ -7,6 +7,7 @@ import type { KeyStore } from '../pgp/key-store';
 import { fingerprintOf, keyAddresses } from '../pgp/keyring';
 import type { SourcedKey } from '../pgp/open-message';
 import { openPgp } from '../pgp/open-message';
+import type { RawMessage } from '../store/raw-store';
 import type { ParsedMessage } from '../types';
 import type { PgpView } from './ingest-message';
 
@@ -32,7 +33,10 @@ const PGP_MARKERS = /multipart\/(encrypted|signed)|application\/pgp|-----BEGIN P
 /** Per message: bounded time, whatever the input (`pgp.timeout` overrides it). */
 export const DEFAULT_PGP_TIMEOUT_MS = 20_000;
 
-export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } {
+/** How far into a message the markers are looked for. */
+const MARKER_SCAN_BYTES = 4 * 1024 * 1024;
+
+export function createPgpStage(deps: PgpStageDeps): { open(raw: RawMessage, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } {
   const byAddress = new Map<string, PublicKey[]>();
   for (const k of deps.configuredKeys) for (const a of keyAddresses(k)) byAddress.set(a, [...(byAddress.get(a) ?? []), k]);
 
@@ -48,9 +52,10 @@ export function createPgpStage(deps: PgpStageDeps): { open(raw: Buffer, msg: Par
 
   return {
     async open(raw, outer) {
-      if (!PGP_MARKERS.test(raw.subarray(0, Math.min(raw.length, 4 * 1024 * 1024)).toString('latin1'))) return null;
+      if (!(await raw.scan(PGP_MARKERS, MARKER_SCAN_BYTES))) return null;
       const timeoutMs = deps.cfg.pgp.timeout ?? DEFAULT_PGP_TIMEOUT_MS;
-      const opened = await openPgp(raw, { decryptionKeys: deps.teamKeys, verificationKeys }, { timeoutMs, maxBytes: deps.cfg.limits.max_message_bytes, maxParts: deps.cfg.limits.max_parts });
+      // PGP works on the message whole: only mail that carries PGP is read into memory in one piece.
+      const opened = await openPgp(await raw.bytes(), { decryptionKeys: deps.teamKeys, verificationKeys }, { timeoutMs, maxBytes: deps.cfg.limits.max_message_bytes, maxParts: deps.cfg.limits.max_parts });
       if (!opened.encrypted && opened.signature.status === 'none' && opened.attachedKeys.length === 0) return null;
       const notes: string[] = [];
       const conflicting = new Set<string>();

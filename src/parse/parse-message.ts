@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import type { AddressObject, AttachmentStream, EmailAddress, HeaderLines } from 'mailparser';
 import { MailParser, simpleParser } from 'mailparser';
 import { decodeWords } from 'libmime';
 import type { Config } from '../config';
-import { PermanentError } from '../errors';
+import { PermanentError, TransientError } from '../errors';
 import type { ParsedAttachment, ParsedMessage } from '../types';
 
 export type ParseLimits = Config['limits'];
@@ -118,15 +120,45 @@ async function returnedMessageIds(content: Buffer): Promise<string[]> {
   }
 }
 
+/** What `parseMessage` reads: the raw bytes whole, or streamed (e.g. from the raw store). */
+export type RawInput = Buffer | AsyncIterable<Buffer>;
+
+/** A whole buffer goes to the parser in views of this size, so its output can keep up (see feed). */
+const FEED_BYTES = 64 * 1024;
+
+/** Thrown by `parseMessage` when reading a streamed input failed: not the message's fault. */
+export class RawReadError extends TransientError {
+  constructor(cause: unknown) {
+    super('ERawRead', `reading the raw message failed: ${(cause as Error)?.message ?? String(cause)}`, cause);
+  }
+}
+
+/** Errors raised by the parser itself (not by the input it reads), for telling the two apart. */
+const parseFailures = new WeakSet<object>();
+function markParseFailure(e: Error): Error {
+  parseFailures.add(e);
+  return e;
+}
+function isParseFailure(e: unknown): boolean {
+  return (typeof e === 'object' && e !== null && parseFailures.has(e)) || e instanceof PermanentError;
+}
+
+function* views(buf: Buffer): Generator<Buffer> {
+  for (let at = 0; at < buf.length; at += FEED_BYTES) yield buf.subarray(at, at + FEED_BYTES);
+}
+
 /**
- * Parse a raw message into the bounded view the pure core works on. Streams attachments through a
- * sha256 hasher and keeps only small ones in memory, so a 20 MB attachment costs its raw bytes once,
- * not three times. Throws a PermanentError (code EParse / EParseTimeout) when nothing usable comes out.
+ * Parse a raw message into the bounded view the pure core works on. The raw bytes go in piece by
+ * piece, waiting for the parser to drain: mailparser handed a whole 27 MB message in one write
+ * turns all of it into lines and decoded parts at once (five times the message in memory). The
+ * content hash is taken on the way in, attachments are streamed through a sha256 hasher and only
+ * small ones kept, so a big attachment is never held whole. Throws a PermanentError (code EParse /
+ * EParseTimeout) when nothing usable comes out, a RawReadError when a streamed input failed.
  */
-export async function parseMessage(raw: Buffer, limits: Partial<ParseLimits> = {}): Promise<ParsedMessage> {
+export async function parseMessage(raw: RawInput, limits: Partial<ParseLimits> = {}): Promise<ParsedMessage> {
   const lim: ParseLimits = { ...DEFAULT_PARSE_LIMITS, ...limits };
   const warnings: string[] = [];
-  const contentHash = createHash('sha256').update(raw).digest('hex');
+  const hash = createHash('sha256');
   const parser = new MailParser({
     checksumAlgo: 'sha256',
     skipImageLinks: true,
@@ -173,7 +205,7 @@ export async function parseMessage(raw: Buffer, limits: Partial<ParseLimits> = {
         }),
       );
     });
-    parser.on('error', reject);
+    parser.on('error', (e: Error) => reject(markParseFailure(e)));
     parser.on('end', resolve);
   });
 
@@ -182,16 +214,39 @@ export async function parseMessage(raw: Buffer, limits: Partial<ParseLimits> = {
     timer = setTimeout(() => reject(new PermanentError('EParseTimeout', `parsing took longer than ${lim.parse_timeout} ms`)), lim.parse_timeout);
     timer.unref();
   });
+  const stop = new AbortController();
+  // Rejections of `done` and `timeout` are taken by the race below; these only keep them handled
+  // while the feed is still running.
+  done.catch(() => undefined);
+  timeout.catch(() => undefined);
+  const feed = async (): Promise<void> => {
+    const failed = Promise.race([done, timeout]);
+    failed.catch(() => undefined);
+    for await (const chunk of Buffer.isBuffer(raw) ? views(raw) : raw) {
+      if (stop.signal.aborted) return;
+      hash.update(chunk);
+      if (!parser.write(chunk)) await Promise.race([once(parser, 'drain', { signal: stop.signal }), failed]);
+    }
+    parser.end();
+  };
   try {
-    parser.end(raw);
-    await Promise.race([done.then(() => Promise.all(pending)), timeout]);
+    const fed = feed().catch((e: unknown) => {
+      // The parser's own failure (or the timeout) wins the race below; anything else is the input's.
+      throw stop.signal.aborted || isParseFailure(e) ? e : new RawReadError(e);
+    });
+    fed.catch(() => undefined); // a failure after the race was decided (a timeout) is of no interest
+    await Promise.race([fed.then(() => done).then(() => Promise.all(pending)), timeout]);
   } catch (e) {
     parser.destroy();
-    if (e instanceof PermanentError) throw e;
+    if (e instanceof PermanentError || e instanceof RawReadError) throw e;
     throw new PermanentError('EParse', `cannot parse message: ${(e as Error).message}`, e);
   } finally {
+    stop.abort();
     clearTimeout(timer);
+    // A streamed input left half-read (the parse failed or timed out) is released here.
+    if (!Buffer.isBuffer(raw)) (raw as Partial<Readable>).destroy?.();
   }
+  const contentHash = hash.digest('hex');
 
   const headers = collectHeaders(headerLines);
   const fromList = addresses(parser.from);

@@ -1,10 +1,10 @@
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb, gzip as gzipCb } from 'node:zlib';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { NotFoundError, TransientError } from '../errors';
 import type { Case, SkipRecord } from '../types';
 import { decodeCase, encodeCase } from './case-codec';
+import type { RawStore } from './raw-store';
+import { createRawStore } from './raw-store';
 import { CREATE_CASE, RECORD_SKIP, UPDATE_CASE } from './store-scripts';
 
 /**
@@ -80,24 +80,19 @@ export interface CaseStore {
   markSeen(dedupe: string, outcome: string): Promise<void>;
   recordSkip(skip: Omit<SkipRecord, 'key'>, dedupe: string): Promise<{ recorded: boolean; key: string; outcome: string }>;
   listSkips(): Promise<SkipRecord[]>;
-  putRaw(key: string, raw: Buffer): Promise<void>;
-  getRaw(key: string): Promise<Buffer | null>;
-  hasRaw(key: string): Promise<boolean>;
+  /** Raw messages, gzip'd: see RawStore in raw-store.ts. */
+  putRaw: RawStore['put'];
+  putRawStream: RawStore['putStream'];
+  getRaw: RawStore['get'];
+  openRaw: RawStore['open'];
+  hasRaw: RawStore['has'];
+  rawMessage: RawStore['message'];
 }
 
 export interface CaseStoreDeps {
   redis: Redis;
   prefix: string;
 }
-
-const gzip = promisify(gzipCb);
-const gunzip = promisify(gunzipCb);
-
-/**
- * Raw archives are compressed fast (level 1) and off the event loop (zlib runs on libuv's thread
- * pool), so a 20 MB attachment does not stall every other message for the time it takes.
- */
-const RAW_GZIP_LEVEL = 1;
 
 const CMD_CREATE = 'secdeskCreateCase';
 const CMD_UPDATE = 'secdeskUpdateCase';
@@ -132,9 +127,11 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     skips: `${p}:skips`,
     case: (id: string) => `${p}:case:${id}`,
     skip: (key: string) => `${p}:skip:${key}`,
-    raw: (key: string) => `${p}:raw:${key}`,
     seq: (year: string) => `${p}:seq:${year}`,
   };
+
+  // Raw messages (see raw-store.ts): big ones are streamed in and out rather than held whole.
+  const raw = createRawStore({ redis, prefix: p });
 
   const store: CaseStore = {
     async createCase(draft, dedupe, messageIds, more = {}) {
@@ -280,18 +277,12 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
       return out;
     },
 
-    async putRaw(key, raw) {
-      await redis.set(k.raw(key), await gzip(raw, { level: RAW_GZIP_LEVEL }));
-    },
-
-    async getRaw(key) {
-      const buf = await redis.getBuffer(k.raw(key));
-      return buf ? gunzip(buf) : null;
-    },
-
-    async hasRaw(key) {
-      return (await redis.exists(k.raw(key))) === 1;
-    },
+    putRaw: raw.put,
+    putRawStream: raw.putStream,
+    getRaw: raw.get,
+    openRaw: raw.open,
+    hasRaw: raw.has,
+    rawMessage: raw.message,
   };
   return store;
 }
