@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const want = (s: string): boolean => !a.only || a.only.has(s);
   const rows: Row[] = [];
-  const say = (s: string): void => void process.stderr.write(`${s}\n`);
+  const say = (s: string): void => void process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
   const sizes = a.smoke
     ? { backlog: 60, rate: 5, seconds: 4, big: { count: 2, bytes: 2 * 1024 * 1024 }, cases: 500, burst: 50, pgpRuns: 3 }
     : { backlog: 5000, rate: 10, seconds: 60, big: { count: 20, bytes: 20 * 1024 * 1024 }, cases: 100_000, burst: 1000, pgpRuns: 30 };
@@ -86,6 +86,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '2 arrival latency', metric: 'APPEND → ack p50', value: r.ackP50, unit: 'ms', target: '< 1000 ms' });
     rows.push({ scenario: '2 arrival latency', metric: 'APPEND → ack p95', value: r.ackP95, unit: 'ms' });
     rows.push({ scenario: '2 arrival latency', metric: 'APPEND → ack p99', value: r.ackP99, unit: 'ms', target: '< 3000 ms' });
+    rows.push({ scenario: '2 arrival latency', metric: 'messages without case / ack', value: r.missingCases + r.missingAcks, unit: 'msgs', target: '0', note: `${r.missingCases} / ${r.missingAcks} of ${r.sent}` });
   }
   if (want('bigmail')) {
     say(`big mail: ${sizes.big.count} × ${sizes.big.bytes / 1024 / 1024} MB alongside ${sizes.rate}/s…`);
@@ -93,6 +94,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '3 big mail', metric: 'peak RSS of secdesk', value: r.peakRssMb, unit: 'MB', target: '< 300 MB' });
     rows.push({ scenario: '3 big mail', metric: 'small msgs APPEND → ack p99', value: r.ackP99, unit: 'ms', target: '< 5000 ms', note: `p50 ${r.ackP50}` });
     rows.push({ scenario: '3 big mail', metric: 'big messages ingested', value: r.bigIngested ?? 0, unit: 'cases', note: `of ${sizes.big.count}` });
+    rows.push({ scenario: '3 big mail', metric: 'small msgs without case / ack', value: r.missingCases + r.missingAcks, unit: 'msgs', target: '0', note: `${r.missingCases} / ${r.missingAcks} of ${r.sent}` });
   }
   if (want('scale')) {
     say(`scale: ${sizes.cases} open cases, ${sizes.burst} deadlines in one minute…`);

@@ -11,7 +11,14 @@ test('the benchmark suite runs every scenario in its smoke variant', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'secdesk-bench-smoke-'));
   try {
     const out = path.join(dir, 'smoke.json');
-    const stdout = execFileSync(process.execPath, [path.join(__dirname, '..', 'dist', 'bench', 'run.js'), '--smoke', '--out', out], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout: string;
+    try {
+      stdout = execFileSync(process.execPath, [path.join(__dirname, '..', 'dist', 'bench', 'run.js'), '--smoke', '--out', out], { encoding: 'utf8', timeout: 240_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      // The bench's progress lines (timestamped) say which scenario ran out of time.
+      const e = err as Error & { stderr?: string };
+      throw new Error(`${e.message}\n--- bench stderr ---\n${String(e.stderr ?? '').slice(-4000)}`, { cause: err });
+    }
     expect(stdout).toMatch(/secdesk bench/);
     const result = JSON.parse(readFileSync(out, 'utf8')) as { smoke: boolean; rows: { scenario: string; metric: string; value: number | null }[] };
     expect(result.smoke).toBe(true);
@@ -21,6 +28,8 @@ test('the benchmark suite runs every scenario in its smoke variant', () => {
       expect(typeof r.value).toBe('number');
       expect(Number.isFinite(r.value)).toBe(true);
     }
+    // Every small message of the latency scenarios became a case and got its acknowledgement.
+    expect(result.rows.filter((r) => /without case \/ ack/.test(r.metric)).map((r) => r.value)).toEqual([0, 0]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

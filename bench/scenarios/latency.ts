@@ -11,6 +11,9 @@ import { SECURITY, peakRssMb, percentile, sleep, spawnSecdesk, startEnv, stopChi
 
 export interface LatencyResult {
   sent: number;
+  /** Messages with no case / no ack seen within the wait (a figure must never hide a lost one). */
+  missingCases: number;
+  missingAcks: number;
   caseP50: number;
   caseP95: number;
   caseP99: number;
@@ -94,6 +97,8 @@ export async function arrivalLatency(opts: { rate: number; seconds: number; big?
     }
     return {
       sent: total,
+      missingCases: total - toCase.length,
+      missingAcks: total - toAck.length,
       caseP50: percentile(toCase, 50),
       caseP95: percentile(toCase, 95),
       caseP99: percentile(toCase, 99),
