@@ -1,6 +1,5 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions, Transporter } from 'nodemailer';
-import MailComposer from 'nodemailer/lib/mail-composer';
 import type { Config } from './config';
 import type { Logger } from './log';
 
@@ -32,7 +31,7 @@ export function createMailer(cfg: Config, log: Logger): Mailer {
   let closed = false;
   return {
     async send(mail) {
-      const info = (await transport.sendMail('raw' in mail && mail.raw ? (mail as SendMailOptions) : await prebuilt(mail as SendMailOptions))) as { messageId: string; response: string };
+      const info = (await transport.sendMail(mail as SendMailOptions)) as { messageId: string; response: string };
       mlog.debug({ messageId: info.messageId }, 'mail.sent');
       return info;
     },
@@ -45,17 +44,4 @@ export function createMailer(cfg: Config, log: Logger): Mailer {
       transport.close();
     },
   };
-}
-
-/**
- * The message built into one buffer before it goes to the transport. Streamed straight from the
- * composer, every small piece of the MIME tree became its own socket write (each a full loopback
- * TCP round of work on a local relay); built first, the DATA goes out in a few large writes. Same
- * bytes, same envelope: the composer is the one nodemailer uses for `sendMail`.
- */
-async function prebuilt(mail: SendMailOptions): Promise<SendMailOptions> {
-  const node = new MailComposer(mail).compile();
-  const raw = await node.build();
-  const envelope = mail.envelope ?? node.getEnvelope();
-  return { raw, envelope, messageId: node.messageId() };
 }
