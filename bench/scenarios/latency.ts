@@ -44,15 +44,17 @@ export async function arrivalLatency(opts: { rate: number; seconds: number; big?
     });
     const caseAt = new Map<string, number>();
     let stopWatch = false;
-    // Watch the case index: each new case's first Message-ID and when it appeared.
+    // Watch the case index: each new case's first Message-ID and when it appeared. The index is
+    // ordered by arrival time (1 s resolution) and then ID, so a case can land before ones already
+    // seen: new cases are told by ID, not by position.
     const watcher = (async () => {
-      let seen = 0;
+      const known = new Set<string>();
       while (!stopWatch) {
-        const ids = await env.redis.zrange('bench:cases', String(seen), '-1');
+        const ids = (await env.redis.zrange('bench:cases', '0', '-1')).filter((id) => !known.has(id));
         if (ids.length > 0) {
           const now = Date.now();
           for (const c of await store.getMany(ids)) if (c) caseAt.set(c.messages[0]!.message_id, now);
-          seen += ids.length;
+          for (const id of ids) known.add(id);
         }
         await sleep(20);
       }
