@@ -72,8 +72,6 @@ export interface CaseStore {
   /** The case a Message-ID belongs to. */
   caseForMessageId(messageId: string): Promise<string | null>;
   casesForMessageIds(messageIds: string[]): Promise<(string | null)[]>;
-  /** Index extra Message-IDs (our own outbound mail) to a case. */
-  indexMessageIds(caseId: string, messageIds: string[]): Promise<void>;
   /** What a dedupe key became, if anything. */
   outcome(dedupe: string): Promise<string | null>;
   /** Record an extra dedupe key (e.g. the content hash) for an outcome, if it has none yet. */
@@ -133,6 +131,9 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
   // Raw messages (see raw-store.ts): big ones are streamed in and out rather than held whole.
   const raw = createRawStore({ redis, prefix: p });
 
+  /** The stored bytes of a case; an ID that cannot be one (hostile input: a subject tag) reads nothing. */
+  const readStored = async (id: string): Promise<Buffer | null> => (/^[A-Za-z0-9-]{1,40}$/.test(id) ? redis.getBuffer(k.case(id)) : null);
+
   const store: CaseStore = {
     async createCase(draft, dedupe, messageIds, more = {}) {
       const alsoSeen = more.alsoSeen ?? [];
@@ -165,8 +166,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     },
 
     async get(id) {
-      if (!/^[A-Za-z0-9-]{1,40}$/.test(id)) return null;
-      const stored = await redis.getBuffer(k.case(id));
+      const stored = await readStored(id);
       return stored === null ? null : decodeCase(id, stored);
     },
 
@@ -177,7 +177,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     },
 
     async mustGetStored(id) {
-      const stored = /^[A-Za-z0-9-]{1,40}$/.test(id) ? await redis.getBuffer(k.case(id)) : null;
+      const stored = await readStored(id);
       if (!stored) throw new NotFoundError(`case ${id}`);
       return { value: decodeCase(id, stored), stored };
     },
@@ -243,13 +243,6 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     async casesForMessageIds(messageIds) {
       if (messageIds.length === 0) return [];
       return redis.hmget(k.thread, ...messageIds);
-    },
-
-    async indexMessageIds(caseId, messageIds) {
-      if (messageIds.length === 0) return;
-      const pipe = redis.pipeline();
-      for (const id of messageIds) pipe.hsetnx(k.thread, id, caseId);
-      await pipe.exec();
     },
 
     async outcome(dedupe) {
