@@ -16,7 +16,7 @@ import { nextDelay, SEND_JITTER } from './notify/send-schedule';
 import { createPagerChannels } from './pager';
 import type { FetchFn } from './pager/http';
 import { pagerBackoff } from './pager/retry';
-import type { Queues } from './queues';
+import type { MailJob, Queues } from './queues';
 import { createQueues } from './queues';
 import { armTimers } from './sla/arm-timers';
 import { resolveEscalationPolicy } from './sla/escalation-policy';
@@ -24,7 +24,8 @@ import type { CaseStore } from './store/case-store';
 import { createCaseStore } from './store/case-store';
 import { createEscalateProcessor } from '../workers/escalate-worker';
 import type { Workers } from '../workers';
-import { createWorkers } from '../workers';
+import { createSendNow, createWorkers } from '../workers';
+import type { MailOutcome } from '../workers/mail-worker';
 import { createMailProcessor } from '../workers/mail-worker';
 import { createPageFailureHandler, createPageProcessor, statsKey } from '../workers/page-worker';
 import { createSecurityServices, loadPgpKeys } from './security-services';
@@ -107,6 +108,23 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
     const renderer = createRenderer({ dir: cfg.templates.dir });
     renderer.check();
     const channels = createPagerChannels(cfg, { sendMail: (mail) => m.send({ ...mail, from: mail.from ?? cfg.smtp.from }), clock, fetchImpl: opts.fetchImpl });
+    const mailLog = log.child({ component: 'mail' });
+    const mailProcessor = createMailProcessor({
+      cfg,
+      store,
+      mailer: m,
+      renderer,
+      rateLimiter: createRateLimiter({ redis: data, prefix: cfg.redis.prefix, limits: cfg.rate_limit, clock }),
+      log: mailLog,
+      clock,
+      secret,
+      pgp: security.pgpOut,
+    });
+    const mailBackoff = scheduleFrom(cfg.smtp.retry, (n) => nextDelay(n));
+    const onMail = (job: MailJob, r: MailOutcome): void => {
+      metrics.onMail(job, r);
+      opts.hooks?.onMail?.(job, r);
+    };
     const ingestDeps: IngestDeps = {
       cfg,
       store,
@@ -120,6 +138,8 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
       verifySender: security.verifySender,
       authVerdicts: security.authVerdicts,
       pgp: security.pgpIn,
+      // A new case's first mail goes out from its ingest job (one job per message, not two).
+      sendNow: createSendNow({ processor: mailProcessor, mailBackoff, now: () => clock.now().getTime(), onMail, log: mailLog }),
     };
     const ingest = createIngest(ingestDeps);
     workers = createWorkers({
@@ -130,31 +150,18 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
       log,
       processors: {
         ingest,
-        mail: createMailProcessor({
-          cfg,
-          store,
-          mailer: m,
-          renderer,
-          rateLimiter: createRateLimiter({ redis: data, prefix: cfg.redis.prefix, limits: cfg.rate_limit, clock }),
-          log: log.child({ component: 'mail' }),
-          clock,
-          secret,
-          pgp: security.pgpOut,
-        }),
+        mail: mailProcessor,
         escalate: createEscalateProcessor({ store, queues, policy, clock, log: log.child({ component: 'escalate' }), pageAttempts: cfg.pager_retry ? cfg.pager_retry.length + 1 : undefined }),
         page: createPageProcessor({ cfg, store, channels, policy, clock, log: log.child({ component: 'page' }) }),
       },
-      mailBackoff: scheduleFrom(cfg.smtp.retry, (n) => nextDelay(n)),
+      mailBackoff,
       pagerBackoff: scheduleFrom(cfg.pager_retry, (n) => pagerBackoff(n)),
       onPageFailed: createPageFailureHandler({ cfg, store, redis: data, clock, log: log.child({ component: 'page' }), sendMail: (mail) => m.send(mail) }),
       onIngested: (job, r) => {
         metrics.onIngested(job, r);
         opts.hooks?.onIngested?.(job, r);
       },
-      onMail: (job, r) => {
-        metrics.onMail(job, r);
-        opts.hooks?.onMail?.(job, r);
-      },
+      onMail,
       onEscalate: (job, r) => {
         metrics.onEscalate(job, r);
         opts.hooks?.onEscalate?.(job, r);

@@ -67,9 +67,11 @@ describe('the acknowledgement', () => {
     const sent = (c.notices ?? []).filter((n) => n.purpose === 'ack');
     expect(sent).toEqual([expect.objectContaining({ status: 'sent', to: REPORTER, message_id: expectedId })]);
     expect(c.messages.some((m) => m.direction === 'out' && m.message_id === expectedId)).toBe(true);
-    // The job carried IDs only: nothing of the report (subject, addresses, body) sits in Redis job data.
-    const job = await o.app.queues.mail.getJob(jobIds.mail({ caseId: c.id, purpose: 'ack' }));
-    expect(Object.keys(job!.data).sort()).toEqual(['caseId', 'purpose']);
+    // Sent from the report's ingest job (no mail job queued); that job carried IDs only: nothing of
+    // the report (subject, addresses, body) sits in Redis job data.
+    expect(await o.app.queues.mail.getJob(jobIds.mail({ caseId: c.id, purpose: 'ack' }))).toBeUndefined();
+    const [ingestJob] = await o.app.queues.ingest.getJobs(['completed']);
+    expect(Object.keys(ingestJob!.data).sort()).toEqual(['folder', 'internalDate', 'mailbox', 'rawKey', 'size', 'uid', 'uidValidity']);
 
     // In the reporter's own mailbox, as their mail client sees it: the ack threads under the report.
     const inbox = await waitFor('ack in the reporter INBOX', async () => {

@@ -3,14 +3,14 @@ import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../src/config';
 import { coerceError } from '../src/errors';
-import type { IngestResult } from '../src/ingest/ingest-message';
+import type { IngestResult, SendNowOutcome } from '../src/ingest/ingest-message';
 import { WaitForEarlierError } from '../src/ingest/ingest-message';
 import type { Logger } from '../src/log';
 import { KEEP, mailboxTag, QUEUE_NAMES } from '../src/queues';
 import type { EscalateJob, IngestJob, MailJob, PageJob } from '../src/queues';
-import type { CaseStore } from '../src/store/case-store';
+import type { CaseStore, StoredCase } from '../src/store/case-store';
 import type { EscalateOutcome } from './escalate-worker';
-import type { MailOutcome } from './mail-worker';
+import type { MailOutcome, MailProcessor } from './mail-worker';
 import { recordMailGaveUp } from './mail-worker';
 
 /**
@@ -21,7 +21,7 @@ import { recordMailGaveUp } from './mail-worker';
 
 export interface Processors {
   ingest: (job: IngestJob, opts: { mayWait: boolean }) => Promise<IngestResult>;
-  mail: (job: MailJob, firstTriedAt: number) => Promise<MailOutcome>;
+  mail: MailProcessor;
   escalate: (job: EscalateJob) => Promise<EscalateOutcome>;
   page: (job: PageJob) => Promise<string>;
 }
@@ -48,6 +48,31 @@ export interface WorkerDeps {
 
 export interface Workers {
   close(force?: boolean): Promise<void>;
+}
+
+/**
+ * The mail worker's adapter for a mail sent from the ingest job (IngestDeps.sendNow): the same
+ * processor and hooks; what the worker would delay (held) or retry (a temporary SMTP failure,
+ * already recorded on the case) comes back as `later`, for the caller to queue as a job.
+ */
+export function createSendNow(deps: {
+  processor: Processors['mail'];
+  mailBackoff: WorkerDeps['mailBackoff'];
+  now: () => number;
+  onMail?: WorkerDeps['onMail'];
+  log: Logger;
+}): (job: MailJob, known: StoredCase) => Promise<SendNowOutcome> {
+  return async (job, known) => {
+    let result: MailOutcome;
+    try {
+      result = await deps.processor(job, deps.now(), known);
+    } catch (err) {
+      deps.log.warn({ component: 'mail', caseId: job.caseId, purpose: job.purpose, attempts: 1, err: { message: coerceError(err).message } }, 'mail.retry');
+      return { status: 'later', at: deps.now() + Math.max(0, deps.mailBackoff(1)) };
+    }
+    deps.onMail?.(job, result);
+    return result.status === 'held' ? { status: 'later', at: result.until } : { status: 'done' };
+  };
 }
 
 /** A message waits at most this many times for earlier ones before it is ingested anyway. */

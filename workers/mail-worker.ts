@@ -17,7 +17,7 @@ import type { Mailer } from '../src/mailer';
 import { CHECKLIST_IDS } from '../src/policy/policy-types';
 import { CHECKLIST_LABELS } from '../src/triage';
 import type { MailJob } from '../src/queues';
-import type { CaseStore } from '../src/store/case-store';
+import type { CaseStore, StoredCase } from '../src/store/case-store';
 import type { Case, CaseMessage, Notice } from '../src/types';
 
 /**
@@ -135,7 +135,13 @@ function inboundFor(c: Case, job: MailJob): { ref: InboundRef; msg: CaseMessage 
   return { ref: { messageId, references: msg?.references?.filter((r) => r !== messageId) ?? [], subject: c.messages[0]?.subject ?? c.subject }, msg };
 }
 
-export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstTriedAt: number) => Promise<MailOutcome> {
+/**
+ * Runs one mail. `known` is the case as the caller just read or wrote it (with its stored bytes):
+ * the ingest stage sends a new case's first mail this way, without a queue round trip or a re-read.
+ */
+export type MailProcessor = (job: MailJob, firstTriedAt: number, known?: StoredCase) => Promise<MailOutcome>;
+
+export function createMailProcessor(deps: MailWorkerDeps): MailProcessor {
   const { cfg, store, mailer, renderer, clock } = deps;
 
   /** Record the state of one mail on its case; a held or queued entry is replaced by the next. */
@@ -195,9 +201,9 @@ export function createMailProcessor(deps: MailWorkerDeps): (job: MailJob, firstT
     return { status: 'failed', detail: message };
   }
 
-  return async function process(job, firstTriedAt) {
+  return async function process(job, firstTriedAt, known) {
     // The bytes read here are the base of the claim, and the claim's of the final note: one read.
-    const { value: c, stored } = await store.mustGetStored(job.caseId);
+    const { value: c, stored } = known ?? (await store.mustGetStored(job.caseId));
     const key = noticeKey(job);
     if ((c.notices ?? []).some((n) => n.purpose === key && isFinal(n))) return { status: 'done' };
     if (job.purpose === 'ack' && c.acknowledged_at) return { status: 'done' };

@@ -13,7 +13,7 @@ import type { IngestJob, MailJob, Queues } from '../queues';
 import { jobIds, mailboxTag } from '../queues';
 import { armTimers, queueChaser, queueResolve } from '../sla/arm-timers';
 import type { EscalationPolicy } from '../sla/escalation-policy';
-import type { CaseStore } from '../store/case-store';
+import type { CaseStore, StoredCase } from '../store/case-store';
 import type { RawMessage } from '../store/raw-store';
 import type { Case, ParsedMessage, SignatureStatus } from '../types';
 import type { SenderVerdict } from './attach-message';
@@ -69,7 +69,16 @@ export interface IngestDeps {
   /** Verdicts of a trusted Authentication-Results header, for the auto-reply rule on forged senders. */
   authVerdicts: (raw: RawMessage, msg: ParsedMessage) => AuthVerdicts | null;
   pgp: { open(raw: RawMessage, msg: ParsedMessage): Promise<PgpView | null>; seal(plain: Buffer): Promise<Buffer> } | null;
+  /**
+   * Sends a new case's first mail here and now, from the case just written (see app.ts). Without
+   * it, or when the mail cannot go out at once (held by a rate limit, SMTP down, any error), the
+   * mail is queued as a job like every other.
+   */
+  sendNow?: (job: MailJob, known: StoredCase) => Promise<SendNowOutcome>;
 }
+
+/** What an immediate send came to: done with (sent, suppressed, failed for good) or to be queued. */
+export type SendNowOutcome = { status: 'done' } | { status: 'later'; at: number };
 
 export type IngestResult =
   | { outcome: 'case'; caseId: string; created: boolean }
@@ -109,8 +118,26 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     return r.recorded ? { outcome: 'skip', reason } : { outcome: 'seen', previous: r.outcome };
   }
 
-  async function queueMail(job: MailJob): Promise<void> {
-    await queues.mail.add(job.purpose, job, { jobId: jobIds.mail(job), attempts: 1000 });
+  async function queueMail(job: MailJob, at?: number): Promise<void> {
+    const delay = at === undefined ? 0 : Math.max(0, at - clock.now().getTime());
+    await queues.mail.add(job.purpose, job, { jobId: jobIds.mail(job), attempts: 1000, ...(delay > 0 ? { delay } : {}) });
+  }
+
+  /**
+   * A new case's first mail: sent in this job when it can be (a backlog then costs one job per
+   * message, not two), queued otherwise. Either way the mail worker's claim on the case keeps it
+   * to one send, and a re-run of this job queues the mail job, which finds it sent.
+   */
+  async function firstMail(job: MailJob, known: StoredCase | null): Promise<void> {
+    if (!deps.sendNow || !known) return queueMail(job);
+    let out: SendNowOutcome;
+    try {
+      out = await deps.sendNow(job, known);
+    } catch (err) {
+      deps.log.warn({ caseId: job.caseId, purpose: job.purpose, err: { message: (err as Error).message } }, 'ingest.mail_queued');
+      return queueMail(job);
+    }
+    if (out.status === 'later') await queueMail(job, out.at);
   }
 
   // Big mail is ingested one at a time per process: a few 20 MB attachments parsed at once would
@@ -262,20 +289,24 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
     if (!created.created) await remember(outer, created.outcome);
     // Just created from the draft: no need to read it back (a repeat reads what the first run wrote).
     let c: Case = created.created ? { id: caseId, ...draft } : await store.mustGet(caseId);
+    // The bytes `c` was written as, while this run knows them (a first mail can start from them).
+    let known: StoredCase | null = created.created && created.stored ? { value: c, stored: created.stored } : null;
     if (created.created) log.info({ caseId, kind: t.kind }, 'ingest.case_created');
 
     if (pgp?.decrypted && !c.sealed_key) {
       const sealedKey = `sealed-${caseId}`;
       await store.putRaw(sealedKey, await deps.pgp!.seal(pgp.decrypted));
-      const r = await store.update(caseId, (x) => (x.sealed_key ? null : { value: { ...x, sealed_key: sealedKey }, result: undefined }));
+      const r = await store.update(caseId, (x) => (x.sealed_key ? null : { value: { ...x, sealed_key: sealedKey }, result: undefined }), known ? { base: known.stored } : {});
       if (r.applied) c = r.value;
+      known = r.applied ? { value: r.value, stored: r.stored } : null;
     }
     if (!created.created) await indexRelated(c, relatedKeys);
     if (t.kind === 'support') {
-      if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: 'support_redirect' });
+      if (c.auto_reply?.allowed) await firstMail({ caseId, purpose: 'support_redirect' }, known);
     } else {
-      if (c.auto_reply?.allowed) await queueMail({ caseId, purpose: pgp?.encrypted && !pgp.decrypted ? 'undecryptable' : 'ack' });
+      // The clocks are armed before the mail goes out: a slow SMTP server never delays them.
       await armTimers(c, deps.policy, queues, clock);
+      if (c.auto_reply?.allowed) await firstMail({ caseId, purpose: pgp?.encrypted && !pgp.decrypted ? 'undecryptable' : 'ack' }, known);
     }
     return { outcome: 'case', caseId, created: created.created };
   }

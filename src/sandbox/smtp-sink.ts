@@ -31,6 +31,8 @@ export interface SmtpSink {
   off(event: 'message', fn: (mail: SunkMail) => void): void;
   /** Answer DATA with this code and text (451 temporary, 550 permanent), or accept again (null). */
   setFailure(failure: SmtpFailure | null): void;
+  /** How many messages were answered with a `setFailure` failure so far (delivery attempts). */
+  readonly refused: number;
   /** Close the listener and drop open connections: new connections are refused. */
   stop(): Promise<void>;
   /** Listen again on the same port (a no-op while listening). */
@@ -68,6 +70,7 @@ export async function startSmtpSink(opts: StartSmtpSinkOptions = {}): Promise<Sm
   const messages: SunkMail[] = [];
   const maxSize = opts.maxSize ?? DEFAULT_MAX_SIZE;
   let failure: SmtpFailure | null = null;
+  let refused = 0;
   let server: SMTPServer | null = null;
   let closed = false;
   let closing: Promise<void> | null = null;
@@ -78,7 +81,10 @@ export async function startSmtpSink(opts: StartSmtpSinkOptions = {}): Promise<Sm
         // The failure is read after the body arrived: a test may flip it while a message is in flight.
         if (stream.sizeExceeded) throw smtpError(552, `Message exceeds ${maxSize} bytes`);
         const f = failure;
-        if (f) throw smtpError(f.code, f.message);
+        if (f) {
+          refused++;
+          throw smtpError(f.code, f.message);
+        }
         const env = session.envelope;
         const mail: SunkMail = {
           envelope: {
@@ -179,6 +185,9 @@ export async function startSmtpSink(opts: StartSmtpSinkOptions = {}): Promise<Sm
     off: (event, fn) => void events.off(event, fn),
     setFailure(f: SmtpFailure | null): void {
       failure = f ? { ...f } : null;
+    },
+    get refused() {
+      return refused;
     },
     stop: stopServer,
     async start(): Promise<void> {

@@ -27,6 +27,8 @@ export interface CreateResult {
   created: boolean;
   caseId: string | null;
   outcome: string;
+  /** When created: the bytes written (the base for an update that follows, see UpdateOptions). */
+  stored?: Buffer;
 }
 
 export interface UpdateOptions {
@@ -140,6 +142,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
       const related = more.related ?? [];
       // The ID is allocated inside the script and is not part of the record: the key carries it.
       const year = String(new Date(draft.received_at).getUTCFullYear() || new Date().getUTCFullYear());
+      const stored = encodeCase(draft);
       const res = (await cmd(CMD_CREATE).call(
         redis,
         k.seen,
@@ -148,7 +151,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
         k.cases,
         k.open,
         dedupe,
-        encodeCase(draft),
+        stored,
         year,
         p,
         scoreOf(draft.received_at),
@@ -160,7 +163,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
         ...alsoSeen,
         ...related,
       )) as [number, string];
-      if (res[0] === 1) return { created: true, caseId: res[1], outcome: `case:${res[1]}` };
+      if (res[0] === 1) return { created: true, caseId: res[1], outcome: `case:${res[1]}`, stored };
       const outcome = res[1];
       return { created: false, caseId: outcome.startsWith('case:') ? outcome.slice(5) : null, outcome };
     },
