@@ -56,15 +56,15 @@ export type MailOutcome = { status: 'sent' | 'suppressed' | 'failed' | 'done'; d
 const MAX_HOLD_MS = 24 * 3600_000;
 
 /**
- * A send in progress is claimed on the case (a `queued` notice saying `sending`) so that two runs of
- * the same mail — two job IDs, a second worker process, a stalled job re-run — never both send it.
- * A claim older than this (longer than any one SMTP transaction, see src/mailer.ts timeouts) belongs
- * to a run that died: it is taken over.
+ * A send in progress is claimed (CaseStore.claimSend) so that two runs of the same mail — two job
+ * IDs, a second worker process, a stalled job re-run — never both send it. The claim outlives any
+ * one SMTP transaction (see src/mailer.ts timeouts); a claim of a run that died expires after this
+ * and the mail is taken over. After a send it is left to expire: a run that read the case just
+ * before the send was recorded finds it taken, waits, and then reads the case as sent.
  */
 const CLAIM_TTL_MS = 5 * 60_000;
 /** How long a run that found the mail being sent by another waits before it looks again. */
 const BUSY_WAIT_MS = 2000;
-const SENDING = 'sending';
 
 const REPORTER_PURPOSES = new Set<MailJob['purpose']>(['ack', 'support_redirect', 'chaser_reply', 'resolution', 'undecryptable', 'encrypted_no_key']);
 
@@ -75,10 +75,6 @@ function noticeKey(job: MailJob): string {
 /** The mail's story is over: sent, failed for good, or suppressed. */
 function isFinal(n: Notice): boolean {
   return n.status === 'sent' || n.status === 'failed' || n.status === 'suppressed';
-}
-
-function isLiveClaim(n: Notice, key: string, now: number): boolean {
-  return n.purpose === key && n.status === 'queued' && n.detail === SENDING && now - Date.parse(n.at) < CLAIM_TTL_MS;
 }
 
 /** Reporter-facing labels for checklist ids (unknown ids are dropped). */
@@ -115,11 +111,11 @@ function followupBlocked(c: Case, job: MailJob, cfg: Config): string | null {
 export async function recordMailGaveUp(store: CaseStore, job: MailJob, err: Error, at: Date = new Date()): Promise<void> {
   const key = noticeKey(job);
   const detail = `gave up after repeated temporary failures: ${coerceError(err).message}`.slice(0, 300);
+  // Another run of this mail is sending it right now: its outcome, not ours, is the mail's.
+  if (await store.isSending(job.caseId, key)) return;
   await store.update(job.caseId, (x) => {
     const notices = x.notices ?? [];
     if (notices.some((n) => n.purpose === key && isFinal(n))) return null;
-    // Another run of this mail is sending it right now: its outcome, not ours, is the mail's.
-    if (notices.some((n) => isLiveClaim(n, key, at.getTime()))) return null;
     const to = notices.find((n) => n.purpose === key)?.to;
     x.notices = [...notices.filter((n) => n.purpose !== key), { purpose: key, at: at.toISOString(), status: 'failed' as const, ...(to ? { to } : {}), detail }].slice(-100);
     x.timeline.push({ at: at.toISOString(), event: 'mail.failed', detail: `${key}: ${detail}`.slice(0, 300) });
@@ -173,24 +169,6 @@ export function createMailProcessor(deps: MailWorkerDeps): MailProcessor {
     return { status: 'sent' };
   }
 
-  /** Atomically mark the mail as being sent, unless it is done or another run is sending it. */
-  async function claimSend(c: Case, job: MailJob, to: string, base: Buffer): Promise<{ verdict: 'claimed' | 'done' | 'busy'; stored?: Buffer }> {
-    const key = noticeKey(job);
-    let verdict: 'claimed' | 'done' | 'busy' = 'claimed';
-    const now = clock.now();
-    const res = await store.update(c.id, (x) => {
-      const notices = x.notices ?? [];
-      if (notices.some((n) => n.purpose === key && isFinal(n)) || (job.purpose === 'ack' && x.acknowledged_at)) verdict = 'done';
-      else if (notices.some((n) => isLiveClaim(n, key, now.getTime()))) verdict = 'busy';
-      else verdict = 'claimed';
-      if (verdict !== 'claimed') return null;
-      const others = notices.filter((n) => !(n.purpose === key && (n.status === 'held' || n.status === 'queued')));
-      x.notices = [...others, { purpose: key, at: now.toISOString(), status: 'queued' as const, to, detail: SENDING }].slice(-100);
-      return { value: x, result: undefined };
-    }, { base });
-    return { verdict, stored: res.applied ? res.stored : undefined };
-  }
-
   /** A mail that can never go out as composed (bad recipient, broken template): recorded, not retried. */
   async function fail(c: Case, job: MailJob, to: string, err: unknown): Promise<MailOutcome> {
     const message = coerceError(err).message.slice(0, 300);
@@ -202,7 +180,7 @@ export function createMailProcessor(deps: MailWorkerDeps): MailProcessor {
   }
 
   return async function process(job, firstTriedAt, known) {
-    // The bytes read here are the base of the claim, and the claim's of the final note: one read.
+    // The bytes read here are the base of the note that records the outcome: one read.
     const { value: c, stored } = known ?? (await store.mustGetStored(job.caseId));
     const key = noticeKey(job);
     if ((c.notices ?? []).some((n) => n.purpose === key && isFinal(n))) return { status: 'done' };
@@ -286,17 +264,18 @@ export function createMailProcessor(deps: MailWorkerDeps): MailProcessor {
       if (err instanceof PermanentError) return fail(c, job, to, err);
       throw err;
     }
-    const { verdict: claim, stored: claimed } = await claimSend(c, job, to, stored);
-    if (claim === 'done') return { status: 'done' };
-    if (claim === 'busy') return { status: 'held', until: clock.now().getTime() + BUSY_WAIT_MS, detail: 'being sent by another run' };
+    if (!(await store.claimSend(c.id, key, CLAIM_TTL_MS))) return { status: 'held', until: clock.now().getTime() + BUSY_WAIT_MS, detail: 'being sent by another run' };
     try {
       if (encryptTo) await mailer.send({ ...(await encryptTo.encrypt(mail, to, c.subject)), messageId });
       else await mailer.send(mail);
     } catch (err) {
       const e = classifySmtpError(err);
+      // Failed for good: the claim is left to expire (a run that read the case before this failure
+      // was recorded must not take it over and try again).
       if (!e.retryable) return fail(c, job, to, e);
       // Retried by BullMQ on the SMTP schedule; meanwhile the case says the mail is waiting.
       await note(c, job, { status: 'queued', to, detail: `not sent yet, will retry: ${e.message}`.slice(0, 300) }).catch(() => undefined);
+      await store.releaseSend(c.id, key).catch(() => undefined);
       throw e;
     }
     const at = clock.now().toISOString();
@@ -311,7 +290,7 @@ export function createMailProcessor(deps: MailWorkerDeps): MailProcessor {
       },
       // Replies to our mail thread to the case: indexed in the same write that records the send.
       [messageId],
-      claimed,
+      stored,
     );
     deps.log.info({ caseId: c.id, purpose: key, encrypted: !!encryptTo }, 'mail.sent');
     return { status: 'sent' };

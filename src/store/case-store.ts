@@ -80,6 +80,13 @@ export interface CaseStore {
   markSeen(dedupe: string, outcome: string): Promise<void>;
   recordSkip(skip: Omit<SkipRecord, 'key'>, dedupe: string): Promise<{ recorded: boolean; key: string; outcome: string }>;
   listSkips(): Promise<SkipRecord[]>;
+  /**
+   * Mark one mail of a case (`ack`, `chaser_reply#3`, …) as being sent, for `ttlMs` (P:sending:…):
+   * false when it already is. At most one run sends a mail; the mark outlives a run that died.
+   */
+  claimSend(caseId: string, mail: string, ttlMs: number): Promise<boolean>;
+  releaseSend(caseId: string, mail: string): Promise<void>;
+  isSending(caseId: string, mail: string): Promise<boolean>;
   /** Raw messages, gzip'd: see RawStore in raw-store.ts. */
   putRaw: RawStore['put'];
   putRawStream: RawStore['putStream'];
@@ -128,6 +135,7 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
     case: (id: string) => `${p}:case:${id}`,
     skip: (key: string) => `${p}:skip:${key}`,
     seq: (year: string) => `${p}:seq:${year}`,
+    sending: (id: string, mail: string) => `${p}:sending:${id}:${mail}`,
   };
 
   // Raw messages (see raw-store.ts): big ones are streamed in and out rather than held whole.
@@ -271,6 +279,18 @@ export function createCaseStore({ redis, prefix: p }: CaseStoreDeps): CaseStore 
         for (const v of vals) if (v) out.push(JSON.parse(v) as SkipRecord);
       }
       return out;
+    },
+
+    async claimSend(id, mail, ttlMs) {
+      return (await redis.set(k.sending(id, mail), '1', 'PX', ttlMs, 'NX')) === 'OK';
+    },
+
+    async releaseSend(id, mail) {
+      await redis.del(k.sending(id, mail));
+    },
+
+    async isSending(id, mail) {
+      return (await redis.exists(k.sending(id, mail))) === 1;
     },
 
     putRaw: raw.put,
