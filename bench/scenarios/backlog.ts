@@ -9,6 +9,7 @@ import { simpleParser } from 'mailparser';
 import { appendMessages, parseImapUrl } from '../../src/sandbox';
 import { variedMessage } from '../../src/sandbox/mail-factory';
 import type { BenchEnv } from '../lib';
+import { requiredWork } from './backlog-ceiling';
 import { SECURITY, cpuSeconds, peakRssMb, spawnSecdesk, startEnv, stopChild, until } from '../lib';
 
 /** Log-uniform sizes between 2 KB and 200 KB: most mail is small, some is large. */
@@ -41,7 +42,7 @@ async function floor(env: BenchEnv, n: number): Promise<number> {
  * `split`: secdesk as its documented scale-out deployment on one machine — one `secdesk poller` and
  * `workers` × `secdesk worker` processes — instead of one `secdesk run`.
  */
-export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
+export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; requiredRate: number; requiredCpuMsPerMsg: number; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
   const env = await startEnv();
   try {
     let bytes = 0;
@@ -51,6 +52,7 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
       await appendMessages(env.sandbox.dovecot.imapUrl(SECURITY), 'INBOX', batch);
     }
     const floorRate = await floor(env, n);
+    const required = await requiredWork(env, n);
     const start = Date.now();
     const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
@@ -70,7 +72,7 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
-    return { rate, floorRate, ratio: rate / floorRate, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
+    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
   } finally {
     await env.close();
   }
