@@ -30,6 +30,8 @@ export interface MailJob {
   purpose: MailPurpose;
   /** Sequence for purposes that can repeat on a case (chaser replies, command errors). */
   seq?: number;
+  /** Sends tried before the job was queued (a first try made from the ingest job): the retry schedule goes on from there. */
+  tries?: number;
 }
 
 export type EscalateJob =

@@ -68,10 +68,11 @@ export function createSendNow(deps: {
       result = await deps.processor(job, deps.now(), known);
     } catch (err) {
       deps.log.warn({ component: 'mail', caseId: job.caseId, purpose: job.purpose, attempts: 1, err: { message: coerceError(err).message } }, 'mail.retry');
-      return { status: 'later', at: deps.now() + Math.max(0, deps.mailBackoff(1)) };
+      // The job goes on with the schedule's next delay (it knows one try was made: `tries`).
+      return { status: 'later', at: deps.now() + Math.max(0, deps.mailBackoff(1)), tries: 1 };
     }
     deps.onMail?.(job, result);
-    return result.status === 'held' ? { status: 'later', at: result.until } : { status: 'done' };
+    return result.status === 'held' ? { status: 'later', at: result.until, tries: 0 } : { status: 'done' };
   };
 }
 
@@ -137,16 +138,21 @@ export function createWorkers(deps: WorkerDeps): Workers {
       }
       return result;
     },
-    { ...common, concurrency: cfg.workers.concurrency, settings: { backoffStrategy: (attemptsMade: number) => deps.mailBackoff(attemptsMade) } },
+    {
+      ...common,
+      concurrency: cfg.workers.concurrency,
+      // Tries made before the job was queued (from the ingest job) count towards the schedule.
+      settings: { backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: { data?: { tries?: number } }) => deps.mailBackoff(attemptsMade + (job?.data?.tries ?? 0)) },
+    },
   );
   mail.on('failed', (job, err) => {
     // finishedOn is set only when BullMQ failed the job for good (the SMTP schedule ran out).
     if (job?.finishedOn) {
-      log.error({ component: 'mail', caseId: job.data.caseId, purpose: job.data.purpose, attempts: job.attemptsMade, err: { message: coerceError(err).message } }, 'mail.gave_up');
+      log.error({ component: 'mail', caseId: job.data.caseId, purpose: job.data.purpose, attempts: job.attemptsMade + (job.data.tries ?? 0), err: { message: coerceError(err).message } }, 'mail.gave_up');
       void recordMailGaveUp(deps.store, job.data, coerceError(err)).catch((e: Error) => log.error({ err: { message: e.message } }, 'mail.failure_unrecorded'));
       return;
     }
-    log.warn({ component: 'mail', caseId: job?.data.caseId, purpose: job?.data.purpose, attempts: job?.attemptsMade, err: { message: coerceError(err).message } }, 'mail.retry');
+    log.warn({ component: 'mail', caseId: job?.data.caseId, purpose: job?.data.purpose, attempts: (job?.attemptsMade ?? 0) + (job?.data.tries ?? 0), err: { message: coerceError(err).message } }, 'mail.retry');
   });
   workers.push(mail);
 

@@ -78,7 +78,7 @@ export interface IngestDeps {
 }
 
 /** What an immediate send came to: done with (sent, suppressed, failed for good) or to be queued. */
-export type SendNowOutcome = { status: 'done' } | { status: 'later'; at: number };
+export type SendNowOutcome = { status: 'done' } | { status: 'later'; at: number; tries: number };
 
 export type IngestResult =
   | { outcome: 'case'; caseId: string; created: boolean }
@@ -119,6 +119,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
   }
 
   async function queueMail(job: MailJob, at?: number): Promise<void> {
+    // Only the first mail of a case may carry `tries` (see firstMail); the ID never depends on it.
     const delay = at === undefined ? 0 : Math.max(0, at - clock.now().getTime());
     await queues.mail.add(job.purpose, job, { jobId: jobIds.mail(job), attempts: 1000, ...(delay > 0 ? { delay } : {}) });
   }
@@ -137,7 +138,7 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
       deps.log.warn({ caseId: job.caseId, purpose: job.purpose, err: { message: (err as Error).message } }, 'ingest.mail_queued');
       return queueMail(job);
     }
-    if (out.status === 'later') await queueMail(job, out.at);
+    if (out.status === 'later') await queueMail(out.tries > 0 ? { ...job, tries: out.tries } : job, out.at);
   }
 
   // Big mail is ingested one at a time per process: a few 20 MB attachments parsed at once would
