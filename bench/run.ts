@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     // What the machine can do with the mandated parts and no secdesk logic (backlog-ceiling.ts).
     rows.push({ scenario: '1 backlog ingest', metric: 'bare required work, 1 process', value: median(runs.map((r) => r.requiredRate)), unit: 'msg/s', note: 'same run: FETCH, archive, 1 job, parse, reply' });
     rows.push({ scenario: '1 backlog ingest', metric: 'CPU of bare required work per msg', value: median(runs.map((r) => r.requiredCpuMsPerMsg)), unit: 'ms' });
-    rows.push({ scenario: '1 backlog ingest', metric: 'required work / floor (same run)', value: median(runs.map((r) => r.requiredRate / r.floorRate)) * 100, unit: '%', note: 'best any design can reach' });
+    rows.push({ scenario: '1 backlog ingest', metric: 'required work / floor (same run)', value: median(runs.map((r) => r.requiredRate / r.floorRate)) * 100, unit: '%', note: 'one process, these parts' });
     rows.push({ scenario: '1 backlog ingest', metric: 'secdesk / bare required work', value: median(runs.map((r) => r.rate / r.requiredRate)) * 100, unit: '%' });
     rows.push({ scenario: '1 backlog ingest', metric: 'peak RSS of secdesk', value: median(runs.map((r) => r.peakRssMb)), unit: 'MB' });
     rows.push({ scenario: '1 backlog ingest', metric: 'CPU of secdesk per message', value: median(runs.map((r) => r.cpuMsPerMsg)), unit: 'ms' });
@@ -81,6 +81,8 @@ async function main(): Promise<void> {
     }
     rows.push({ scenario: '1b backlog, scaled out', metric: 'poller + 2 worker processes', value: median(split.map((r) => r.rate)), unit: 'msg/s', floor: median(split.map((r) => r.floorRate)), target: '≥ 200 msg/s' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'secdesk / floor (same run, median)', value: median(split.map((r) => r.ratio)) * 100, unit: '%', target: '≥ 40 %' });
+    rows.push({ scenario: '1b backlog, scaled out', metric: 'bare required work, same shape', value: median(split.map((r) => r.requiredRate)), unit: 'msg/s', note: '1 fetching + 2 answering processes' });
+    rows.push({ scenario: '1b backlog, scaled out', metric: 'required work / floor (same run)', value: median(split.map((r) => r.requiredRate / r.floorRate)) * 100, unit: '%' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'secdesk / bare required work', value: median(split.map((r) => r.rate / r.requiredRate)) * 100, unit: '%' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'peak RSS, all processes', value: median(split.map((r) => r.peakRssMb)), unit: 'MB' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'CPU of secdesk per message', value: median(split.map((r) => r.cpuMsPerMsg)), unit: 'ms', note: 'all processes' });

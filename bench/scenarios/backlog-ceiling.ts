@@ -17,7 +17,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { parseImapUrl } from '../../src/sandbox';
 import type { BenchEnv } from '../lib';
-import { SECURITY, until } from '../lib';
+import { cpuSeconds, SECURITY, until } from '../lib';
 
 interface Target {
   imapUrl: string;
@@ -72,102 +72,113 @@ function ackText(subject: string, id: string): { text: string; html: string } {
 }
 
 /**
- * Messages/s of the bare pipeline over the first `n` messages of the inbox (all read, all answered
- * and accepted by the SMTP sink). It runs in a process of its own, as secdesk does, so that the
- * sink (in this process) is not charged to it.
+ * Messages/s of the bare pipeline over the first `n` messages of the inbox, timed as secdesk is: from
+ * starting its process(es) until the SMTP sink has accepted a reply to every message. It runs in
+ * processes of its own, as secdesk does, so that the sink (in this process) is not charged to it:
+ * one process, or (`workers` > 0) one fetching process and `workers` answering ones.
  */
-export async function requiredWork(env: BenchEnv, n: number): Promise<{ rate: number; cpuMsPerMsg: number }> {
+export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: number } = {}): Promise<{ rate: number; cpuMsPerMsg: number }> {
   const sink = env.sandbox.smtp.messages;
   const sunkBefore = sink.length;
   const target: Target = { imapUrl: env.sandbox.dovecot.imapUrl(SECURITY), redisUrl: env.sandbox.redis.url, smtpUrl: env.sandbox.smtp.url, n };
-  const child = spawn(process.execPath, [__filename, JSON.stringify(target)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const roles: Role[] = opts.workers ? ['fetch', ...Array.from({ length: opts.workers }, (): Role => 'answer')] : ['all'];
+  const start = Date.now();
+  const children = roles.map((role) => spawn(process.execPath, [__filename, role, JSON.stringify(target)], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const exited = children.map((c) => new Promise<number | null>((resolve) => c.once('exit', resolve)));
+  let failed: number | null = null;
+  void Promise.all(exited.map((e) => e.then((code) => void (code !== 0 && code !== null && (failed = code)))));
+  let cpu = 0;
+  const sampleCpu = (): void => void (cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0)));
+  const done = await until(async () => {
+    sampleCpu();
+    return sink.length - sunkBefore >= n || failed !== null;
+  }, 10 * 60_000, 20);
+  const seconds = (Date.now() - start) / 1000;
+  sampleCpu();
   const sunk = sink.length - sunkBefore;
-  // Its replies are not secdesk's: the sink is left as it was found.
+  for (const c of children) c.kill('SIGTERM');
+  await Promise.all(exited);
+  // Its replies and keys are not secdesk's: the sink and Redis are left as they were found.
   sink.splice(sunkBefore);
-  if (code !== 0) throw new Error(`required work: exit ${code}`);
-  const { started, finished, cpuMsPerMsg } = JSON.parse(out) as { started: number; finished: number; cpuMsPerMsg: number };
-  if (sunk < n) throw new Error(`required work: ${sunk} of ${n} replies reached the sink`);
-  return { rate: n / ((finished - started) / 1000), cpuMsPerMsg };
+  let cursor = '0';
+  do {
+    const [next, keys] = await env.redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await env.redis.unlink(...keys);
+  } while (cursor !== '0');
+  if (failed !== null) throw new Error(`required work: a process exited with ${failed}`);
+  if (!done || sunk < n) throw new Error(`required work: ${sunk} of ${n} replies reached the sink after 10 min`);
+  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n };
 }
 
-async function run(target: Target): Promise<{ started: number; finished: number; cpuMsPerMsg: number }> {
+type Role = 'all' | 'fetch' | 'answer';
+
+/** One process of the bare pipeline; runs until SIGTERM. */
+async function run(role: Role, target: Target): Promise<void> {
   const n = target.n;
-  const t = parseImapUrl(target.imapUrl);
-  const client = new ImapFlow({ host: t.host, port: t.port, secure: false, auth: { user: t.user, pass: t.pass }, logger: false });
   const redis = new Redis(target.redisUrl, { maxRetriesPerRequest: null });
   const data = new Redis(target.redisUrl, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  const queue = new Queue<{ uid: number }>('answer', { connection: redis, prefix: `${PREFIX}:q` });
-  const smtp = new URL(target.smtpUrl);
-  const transport = nodemailer.createTransport({ host: smtp.hostname, port: Number(smtp.port), secure: false, pool: true, maxConnections: 4 });
-  let answered = 0;
+  const closers: (() => Promise<unknown>)[] = [];
   let seq = 0;
-  const worker = new Worker<{ uid: number }>(
-    'answer',
-    async (job) => {
-      const gz = await data.getBuffer(`${PREFIX}:raw:${job.data.uid}`);
-      if (!gz) throw new Error(`raw ${job.data.uid} missing`);
-      const msg = await simpleParser(gunzipSync(gz));
-      const to = msg.from?.value[0]?.address ?? 'nobody@example.test';
-      const id = `SEC-2026-${String(++seq).padStart(4, '0')}`;
-      const subject = msg.subject ?? '';
-      await transport.sendMail({
-        from: `Bench <${SECURITY}>`,
-        to,
-        replyTo: SECURITY,
-        subject: `Re: ${subject} [${id}]`,
-        inReplyTo: msg.messageId,
-        references: msg.messageId ? [msg.messageId] : [],
-        headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
-        ...ackText(subject, id),
-      });
-      answered++;
-    },
-    { connection: redis, prefix: `${PREFIX}:q`, concurrency: 8, removeOnComplete: { count: 1000 } },
-  );
-  try {
+  if (role !== 'fetch') {
+    const smtp = new URL(target.smtpUrl);
+    const transport = nodemailer.createTransport({ host: smtp.hostname, port: Number(smtp.port), secure: false, pool: true, maxConnections: 4 });
+    const worker = new Worker<{ uid: number }>(
+      'answer',
+      async (job) => {
+        const gz = await data.getBuffer(`${PREFIX}:raw:${job.data.uid}`);
+        if (!gz) throw new Error(`raw ${job.data.uid} missing`);
+        const msg = await simpleParser(gunzipSync(gz));
+        const to = msg.from?.value[0]?.address ?? 'nobody@example.test';
+        const id = `SEC-2026-${String(++seq).padStart(4, '0')}`;
+        const subject = msg.subject ?? '';
+        await transport.sendMail({
+          from: `Bench <${SECURITY}>`,
+          to,
+          replyTo: SECURITY,
+          subject: `Re: ${subject} [${id}]`,
+          inReplyTo: msg.messageId,
+          references: msg.messageId ? [msg.messageId] : [],
+          headers: { 'Auto-Submitted': 'auto-replied', 'X-Auto-Response-Suppress': 'All' },
+          ...ackText(subject, id),
+        });
+      },
+      { connection: redis, prefix: `${PREFIX}:q`, concurrency: 8, removeOnComplete: { count: 1000 } },
+    );
+    closers.push(async () => {
+      await worker.close();
+      transport.close();
+    });
+  }
+  if (role !== 'answer') {
+    const t = parseImapUrl(target.imapUrl);
+    const client = new ImapFlow({ host: t.host, port: t.port, secure: false, auth: { user: t.user, pass: t.pass }, logger: false });
+    const queue = new Queue<{ uid: number }>('answer', { connection: redis, prefix: `${PREFIX}:q` });
+    closers.push(async () => {
+      await queue.close();
+      await client.logout().catch(() => undefined);
+    });
     await client.connect();
     await client.mailboxOpen('INBOX');
-    const started = Date.now();
-    const cpu0 = process.cpuUsage();
     for (let lo = 1; lo <= n; lo += 200) {
       const raws: { uid: number; raw: Buffer }[] = [];
       for await (const m of client.fetch(`${lo}:${Math.min(n, lo + 199)}`, { uid: true, source: true }, { uid: true })) if (m.source) raws.push({ uid: m.uid, raw: m.source });
       await Promise.all(raws.map(({ uid, raw }) => data.set(`${PREFIX}:raw:${uid}`, gzipSync(raw, { level: 1 }))));
       await queue.addBulk(raws.map(({ uid }) => ({ name: 'answer', data: { uid }, opts: { jobId: `a-${uid}` } })));
     }
-    // A reply counts once the sink accepted it (sendMail resolves on the server's 250).
-    const done = await until(async () => answered >= n, 10 * 60_000, 20);
-    const finished = Date.now();
-    const cpu = process.cpuUsage(cpu0);
-    if (!done) throw new Error(`required work: ${answered} of ${n} replies after 10 min`);
-    return { started, finished, cpuMsPerMsg: (cpu.user + cpu.system) / 1000 / n };
-  } finally {
-    await worker.close();
-    await queue.obliterate({ force: true }).catch(() => undefined);
-    await queue.close();
-    transport.close();
-    await client.logout().catch(() => undefined);
-    // Leave nothing behind for secdesk's run: its raws, and its replies in the sink.
-    let cursor = '0';
-    do {
-      const [next, keys] = await data.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await data.unlink(...keys);
-    } while (cursor !== '0');
-    data.disconnect();
-    redis.disconnect();
   }
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  for (const close of closers) await close();
+  data.disconnect();
+  redis.disconnect();
 }
 
 if (require.main === module) {
-  run(JSON.parse(process.argv[2] ?? '{}') as Target).then(
-    (r) => process.stdout.write(JSON.stringify(r)),
+  run(process.argv[2] as Role, JSON.parse(process.argv[3] ?? '{}') as Target).then(
+    () => process.exit(0),
     (err: Error) => {
       process.stderr.write(`required work: ${err.stack ?? err.message}\n`);
-      process.exitCode = 1;
+      process.exit(1);
     },
   );
 }

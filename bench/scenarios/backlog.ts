@@ -52,7 +52,8 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
       await appendMessages(env.sandbox.dovecot.imapUrl(SECURITY), 'INBOX', batch);
     }
     const floorRate = await floor(env, n);
-    const required = await requiredWork(env, n);
+    // The bare pipeline in the same shape as the secdesk deployment measured (one process, or scaled out).
+    const required = await requiredWork(env, n, opts.split ? { workers: opts.workers ?? 1 } : {});
     const start = Date.now();
     const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
