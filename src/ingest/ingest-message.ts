@@ -126,8 +126,8 @@ export function createIngest(deps: IngestDeps): (job: IngestJob, opts?: { mayWai
 
   /**
    * A new case's first mail: sent in this job when it can be (a backlog then costs one job per
-   * message, not two), queued otherwise. Either way the mail worker's claim on the case keeps it
-   * to one send, and a re-run of this job queues the mail job, which finds it sent.
+   * message, not two), queued otherwise. Either way the mail processor's send claim keeps it to one
+   * send, and a re-run of this job queues the mail job, which finds it sent.
    */
   async function firstMail(job: MailJob, known: StoredCase | null): Promise<void> {
     if (!deps.sendNow || !known) return queueMail(job);
