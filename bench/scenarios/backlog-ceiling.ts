@@ -86,7 +86,11 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
   const children = roles.map((role) => spawn(process.execPath, [__filename, role, JSON.stringify(target)], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const exited = children.map((c) => new Promise<number | null>((resolve) => c.once('exit', resolve)));
   let failed: number | null = null;
-  void Promise.all(exited.map((e) => e.then((code) => void (code !== 0 && code !== null && (failed = code)))));
+  for (const e of exited) {
+    void e.then((code) => {
+      if (code !== 0 && code !== null) failed = code;
+    });
+  }
   let cpu = 0;
   const sampleCpu = (): void => void (cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0)));
   const done = await until(async () => {
