@@ -1,6 +1,7 @@
 /**
  * The least work any implementation of the backlog must do per message, with the parts the brief
- * fixes, in one process and in the same run as secdesk: FETCH (imapflow), archive the raw bytes in
+ * fixes, in the same run and the same shape (one process, or scaled out) as the secdesk deployment
+ * it is compared with: FETCH (imapflow), archive the raw bytes in
  * Redis (gzip level 1), one BullMQ job, parse (mailparser), and send a reply of the ack's shape and
  * size (nodemailer, pooled, text + HTML, threading headers) — and nothing else: no dedupe, triage,
  * case record, SLA timers, rate limits, threading index, PGP or sender checks.
