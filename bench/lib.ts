@@ -4,8 +4,8 @@
  * nothing.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { stringify } from 'yaml';
@@ -91,6 +91,72 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * Where the machine's CPU went during a measured stretch: a snapshot of every process's CPU time,
+ * grouped, and of the machine's busy time (/proc/stat), to diff against a later one. When the
+ * machine is ~100 % busy, messages/s cannot exceed cores × 1000 / (CPU ms per message of all
+ * groups together): the figure that says whether a throughput target is reachable at all.
+ */
+export interface CpuSnapshot {
+  /** Busy and total clock ticks of all CPUs (busy excludes idle and iowait). */
+  busy: number;
+  total: number;
+  /** CPU seconds so far of every process, with its group: the measured processes, redis, dovecot, harness (this process, incl. the SMTP sink), other. */
+  procs: Map<number, { group: string; secs: number }>;
+}
+
+const DOVECOT_PROCESSES = new Set(['dovecot', 'imap', 'imap-login', 'auth', 'anvil', 'log', 'config', 'stats']);
+
+export function cpuSnapshot(measured: Record<string, (number | undefined)[]>): CpuSnapshot {
+  const own = new Map<number, string>();
+  for (const [group, pids] of Object.entries(measured)) for (const pid of pids) if (pid) own.set(pid, group);
+  const procs = new Map<number, { group: string; secs: number }>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const secs = (Number(f[11]) + Number(f[12])) / 100;
+    const group = own.get(pid) ?? (pid === process.pid ? 'harness' : comm === 'redis-server' ? 'redis' : DOVECOT_PROCESSES.has(comm) ? 'dovecot' : 'other');
+    procs.set(pid, { group, secs });
+  }
+  // cpu  user nice system idle iowait irq softirq steal …
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = t.reduce((a, b) => a + b, 0);
+  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total, procs };
+}
+
+export interface CpuBudget {
+  /** Share of the machine's CPUs that was busy (0–1). */
+  busy: number;
+  /** CPU ms per message by group, and all groups together. */
+  perMsg: Record<string, number>;
+  totalMsPerMsg: number;
+  /** Messages/s the machine's CPUs allow at 100 % busy with this much CPU per message. */
+  ceilingRate: number;
+}
+
+/**
+ * Per process, so that processes coming and going do not blur the groups: one started after `a`
+ * counts in full; one that exited before `b` is missing (so `b` is taken while the measured
+ * processes still run, and short-lived helpers are under-counted).
+ */
+export function cpuBudget(a: CpuSnapshot, b: CpuSnapshot, n: number): CpuBudget {
+  const perMsg: Record<string, number> = {};
+  for (const [pid, { group, secs }] of b.procs) {
+    const d = secs - (a.procs.get(pid)?.secs ?? 0);
+    if (d > 0) perMsg[group] = (perMsg[group] ?? 0) + (d * 1000) / n;
+  }
+  const totalMsPerMsg = Object.values(perMsg).reduce((x, y) => x + y, 0);
+  return { busy: (b.busy - a.busy) / Math.max(1, b.total - a.total), perMsg, totalMsPerMsg, ceilingRate: (cpus().length * 1000) / totalMsPerMsg };
 }
 
 export function percentile(values: number[], p: number): number {

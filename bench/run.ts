@@ -11,7 +11,7 @@ import { backlog } from './scenarios/backlog';
 import { arrivalLatency } from './scenarios/latency';
 import { pgp } from './scenarios/pgp';
 import { scale } from './scenarios/scale';
-import type { Row } from './lib';
+import type { CpuBudget, Row } from './lib';
 import { median, ROOT } from './lib';
 
 interface Args {
@@ -47,6 +47,31 @@ function table(rows: Row[]): string {
   ].join('\n');
 }
 
+/**
+ * The whole machine's CPU while secdesk, then the bare pipeline, worked through the backlog: how busy
+ * the CPUs were, the CPU per message of every process on the machine together (Redis, Dovecot, this
+ * harness with the SMTP sink, other), and the rate that much CPU allows at 100 % busy. For the run
+ * with the median total, so the parts add up.
+ */
+function budgetRows(scenario: string, runs: { budget: CpuBudget; requiredBudget: CpuBudget }[]): Row[] {
+  const rows: Row[] = [];
+  for (const [who, pick] of [
+    ['secdesk', (r: (typeof runs)[number]) => r.budget],
+    ['bare', (r: (typeof runs)[number]) => r.requiredBudget],
+  ] as const) {
+    const budgets = runs.map(pick).sort((x, y) => x.totalMsPerMsg - y.totalMsPerMsg);
+    const mid = budgets[Math.floor((budgets.length - 1) / 2)]!;
+    const parts = Object.entries(mid.perMsg)
+      .sort((x, y) => y[1] - x[1])
+      .map(([g, ms]) => `${g === 'measured' ? who : g} ${ms.toFixed(2)}`)
+      .join(' + ');
+    rows.push({ scenario, metric: `${who}: machine CPU busy`, value: median(budgets.map((b) => b.busy)) * 100, unit: '%', note: `of ${os.cpus().length} CPUs, all processes` });
+    rows.push({ scenario, metric: `${who}: CPU/msg, all processes`, value: mid.totalMsPerMsg, unit: 'ms', note: parts });
+    rows.push({ scenario, metric: `${who}: rate CPU allows`, value: mid.ceilingRate, unit: 'msg/s', note: `at 100 % of ${os.cpus().length} CPUs` });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const a = args(process.argv.slice(2));
   const want = (s: string): boolean => !a.only || a.only.has(s);
@@ -74,6 +99,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '1 backlog ingest', metric: 'secdesk / bare required work', value: median(runs.map((r) => r.rate / r.requiredRate)) * 100, unit: '%' });
     rows.push({ scenario: '1 backlog ingest', metric: 'peak RSS of secdesk', value: median(runs.map((r) => r.peakRssMb)), unit: 'MB' });
     rows.push({ scenario: '1 backlog ingest', metric: 'CPU of secdesk per message', value: median(runs.map((r) => r.cpuMsPerMsg)), unit: 'ms' });
+    rows.push(...budgetRows('1 backlog ingest', runs));
     const split = [];
     for (let i = 0; i < a.repeat; i++) {
       say(`backlog (poller + 2 workers): run ${i + 1}/${a.repeat}…`);
@@ -86,6 +112,7 @@ async function main(): Promise<void> {
     rows.push({ scenario: '1b backlog, scaled out', metric: 'secdesk / bare required work', value: median(split.map((r) => r.rate / r.requiredRate)) * 100, unit: '%' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'peak RSS, all processes', value: median(split.map((r) => r.peakRssMb)), unit: 'MB' });
     rows.push({ scenario: '1b backlog, scaled out', metric: 'CPU of secdesk per message', value: median(split.map((r) => r.cpuMsPerMsg)), unit: 'ms', note: 'all processes' });
+    rows.push(...budgetRows('1b backlog, scaled out', split));
   }
   if (want('latency')) {
     say(`latency: ${sizes.rate}/s for ${sizes.seconds}s…`);

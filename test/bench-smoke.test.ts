@@ -20,7 +20,7 @@ test('the benchmark suite runs every scenario in its smoke variant', () => {
       throw new Error(`${e.message}\n--- bench stderr ---\n${String(e.stderr ?? '').slice(-4000)}`, { cause: err });
     }
     expect(stdout).toMatch(/secdesk bench/);
-    const result = JSON.parse(readFileSync(out, 'utf8')) as { smoke: boolean; rows: { scenario: string; metric: string; value: number | null }[] };
+    const result = JSON.parse(readFileSync(out, 'utf8')) as { smoke: boolean; rows: { scenario: string; metric: string; value: number | null; note?: string }[] };
     expect(result.smoke).toBe(true);
     const scenarios = new Set(result.rows.map((r) => r.scenario));
     expect([...scenarios].sort()).toEqual(['1 backlog ingest', '1b backlog, scaled out', '2 arrival latency', '3 big mail', '4 open cases', '5 pgp']);
@@ -30,6 +30,12 @@ test('the benchmark suite runs every scenario in its smoke variant', () => {
     }
     // Every small message of the latency scenarios became a case and got its acknowledgement.
     expect(result.rows.filter((r) => /without case \/ ack/.test(r.metric)).map((r) => r.value)).toEqual([0, 0]);
+    // The CPU budget of both backlog shapes, for secdesk and for the bare pipeline: a busy share
+    // of the machine and a positive CPU cost per message that includes the measured processes.
+    const budget = (what: RegExp): { metric: string; value: number | null; note?: string }[] => result.rows.filter((r) => what.test(r.metric));
+    expect(budget(/^(secdesk|bare): machine CPU busy$/).map((r) => r.value! > 0 && r.value! <= 100)).toEqual([true, true, true, true]);
+    const perMsg = budget(/^(secdesk|bare): CPU\/msg, all processes$/);
+    expect(perMsg.map((r) => r.value! > 0 && /\b(secdesk|bare) \d/.test(r.note ?? ''))).toEqual([true, true, true, true]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

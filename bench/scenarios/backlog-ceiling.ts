@@ -18,7 +18,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { parseImapUrl } from '../../src/sandbox';
 import type { BenchEnv } from '../lib';
-import { cpuSeconds, SECURITY, until } from '../lib';
+import { cpuBudget, cpuSeconds, cpuSnapshot, SECURITY, until, type CpuBudget } from '../lib';
 
 interface Target {
   imapUrl: string;
@@ -78,11 +78,12 @@ function ackText(subject: string, id: string): { text: string; html: string } {
  * processes of its own, as secdesk does, so that the sink (in this process) is not charged to it:
  * one process, or (`workers` > 0) one fetching process and `workers` answering ones.
  */
-export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: number } = {}): Promise<{ rate: number; cpuMsPerMsg: number }> {
+export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: number } = {}): Promise<{ rate: number; cpuMsPerMsg: number; budget: CpuBudget }> {
   const sink = env.sandbox.smtp.messages;
   const sunkBefore = sink.length;
   const target: Target = { imapUrl: env.sandbox.dovecot.imapUrl(SECURITY), redisUrl: env.sandbox.redis.url, smtpUrl: env.sandbox.smtp.url, n };
   const roles: Role[] = opts.workers ? ['fetch', ...Array.from({ length: opts.workers }, (): Role => 'answer')] : ['all'];
+  const before = cpuSnapshot({});
   const start = Date.now();
   const children = roles.map((role) => spawn(process.execPath, [__filename, role, JSON.stringify(target)], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const exited = children.map((c) => new Promise<number | null>((resolve) => c.once('exit', resolve)));
@@ -100,6 +101,7 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
   }, 10 * 60_000, 20);
   const seconds = (Date.now() - start) / 1000;
   sampleCpu();
+  const budget = cpuBudget(before, cpuSnapshot({ measured: children.map((c) => c.pid) }), n);
   const sunk = sink.length - sunkBefore;
   for (const c of children) c.kill('SIGTERM');
   await Promise.all(exited);
@@ -113,7 +115,7 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
   } while (cursor !== '0');
   if (failed !== null) throw new Error(`required work: a process exited with ${failed}`);
   if (!done || sunk < n) throw new Error(`required work: ${sunk} of ${n} replies reached the sink after 10 min`);
-  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n };
+  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n, budget };
 }
 
 type Role = 'all' | 'fetch' | 'answer';

@@ -10,7 +10,7 @@ import { appendMessages, parseImapUrl } from '../../src/sandbox';
 import { variedMessage } from '../../src/sandbox/mail-factory';
 import type { BenchEnv } from '../lib';
 import { requiredWork } from './backlog-ceiling';
-import { SECURITY, cpuSeconds, peakRssMb, spawnSecdesk, startEnv, stopChild, until } from '../lib';
+import { SECURITY, cpuBudget, cpuSeconds, cpuSnapshot, peakRssMb, spawnSecdesk, startEnv, stopChild, until, type CpuBudget } from '../lib';
 
 /** Log-uniform sizes between 2 KB and 200 KB: most mail is small, some is large. */
 function sizeFor(i: number): number {
@@ -42,7 +42,7 @@ async function floor(env: BenchEnv, n: number): Promise<number> {
  * `split`: secdesk as its documented scale-out deployment on one machine — one `secdesk poller` and
  * `workers` × `secdesk worker` processes — instead of one `secdesk run`.
  */
-export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; requiredRate: number; requiredCpuMsPerMsg: number; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
+export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; requiredRate: number; requiredCpuMsPerMsg: number; budget: CpuBudget; requiredBudget: CpuBudget; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
   const env = await startEnv();
   try {
     let bytes = 0;
@@ -54,6 +54,7 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     const floorRate = await floor(env, n);
     // The bare pipeline in the same shape as the secdesk deployment measured (one process, or scaled out).
     const required = await requiredWork(env, n, opts.split ? { workers: opts.workers ?? 1 } : {});
+    const before = cpuSnapshot({});
     const start = Date.now();
     const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
@@ -70,10 +71,11 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     const seconds = (Date.now() - start) / 1000;
     peak = Math.max(peak, rss());
     sampleCpu();
+    const budget = cpuBudget(before, cpuSnapshot({ measured: children.map((c) => c.pid) }), n);
     await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
-    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
+    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, budget, requiredBudget: required.budget, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
   } finally {
     await env.close();
   }
