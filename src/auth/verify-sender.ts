@@ -1,6 +1,5 @@
 import { Resolver as DnsResolver } from 'node:dns/promises';
-import { dkimVerify } from 'mailauth/lib/dkim/verify';
-import type { DkimResult } from 'mailauth/lib/dkim/verify';
+import type { DkimResult, dkimVerify as DkimVerify } from 'mailauth/lib/dkim/verify';
 import type { Clock } from '../clock';
 import { systemClock } from '../clock';
 import type { Config } from '../config';
@@ -27,6 +26,16 @@ import { readHeaderFields, trustedAuthResults } from './authentication-results';
  * the caller's question. DNS work is bounded by a deadline; a temporary DNS failure or a deadline
  * gives `retryable: true` so the caller may try again later.
  */
+
+/**
+ * mailauth (with joi under it) is loaded on the first DKIM check, not at start: it is about an
+ * eighth of a process's start-up, and most processes never verify a maintainer's signature.
+ */
+let dkimVerify: typeof DkimVerify | null = null;
+async function loadDkimVerify(): Promise<typeof DkimVerify> {
+  dkimVerify ??= (await import('mailauth/lib/dkim/verify')).dkimVerify;
+  return dkimVerify;
+}
 
 /** Looks up DNS records; TXT answers as node:dns gives them (`string[][]`). Throws `{ code }` on failure. */
 export type DnsLookup = (name: string, rrtype: string) => Promise<string[][] | string[]>;
@@ -156,7 +165,8 @@ export function createSenderVerifier(deps: SenderVerifierDeps): SenderVerifier {
     const own = deps.resolver ? null : systemLookup(cfg.dns.servers);
     const resolver = deps.resolver ?? own?.lookup;
     try {
-      const raced = await withDeadline(dkimVerify(raw, { resolver, curTime: clock.now(), minBitLength: MIN_RSA_BITS }), deadlineMs);
+      const verify = await loadDkimVerify();
+      const raced = await withDeadline(verify(raw, { resolver, curTime: clock.now(), minBitLength: MIN_RSA_BITS }), deadlineMs);
       if (!raced.done) {
         own?.cancel();
         return { rank: 2, reason: `DKIM verification did not finish within ${Math.round(deadlineMs / 100) / 10} s (DNS)`, retryable: true };
