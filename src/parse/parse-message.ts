@@ -126,6 +126,9 @@ export type RawInput = Buffer | AsyncIterable<Buffer>;
 /** A whole buffer goes to the parser in views of this size, so its output can keep up (see feed). */
 const FEED_BYTES = 64 * 1024;
 
+/** Why the feed is stopped once the parse has settled, however it ended. */
+const PARSE_SETTLED = 'parse settled';
+
 /** Thrown by `parseMessage` when reading a streamed input failed: not the message's fault. */
 export class RawReadError extends TransientError {
   constructor(cause: unknown) {
@@ -241,7 +244,8 @@ export async function parseMessage(raw: RawInput, limits: Partial<ParseLimits> =
     if (e instanceof PermanentError || e instanceof RawReadError) throw e;
     throw new PermanentError('EParse', `cannot parse message: ${(e as Error).message}`, e);
   } finally {
-    stop.abort();
+    // With a reason of our own: abort() without one builds a DOMException (a stack capture) per message.
+    stop.abort(PARSE_SETTLED);
     clearTimeout(timer);
     // A streamed input left half-read (the parse failed or timed out) is released here.
     if (!Buffer.isBuffer(raw)) (raw as Partial<Readable>).destroy?.();
