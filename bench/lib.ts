@@ -98,21 +98,27 @@ export function cpuSeconds(pid: number): number {
  * grouped, and of the machine's busy time (/proc/stat), to diff against a later one. When the
  * machine is ~100 % busy, messages/s cannot exceed cores × 1000 / (CPU ms per message of all
  * groups together): the figure that says whether a throughput target is reachable at all.
+ * Clock ticks are taken as 100 per second (USER_HZ on Linux x86-64 and arm64), as in cpuSeconds.
  */
 export interface CpuSnapshot {
-  /** Busy and total clock ticks of all CPUs (busy excludes idle and iowait). */
+  /** Clock ticks of all CPUs: busy (user, nice, system, irq, softirq), stolen by the hypervisor, and all. */
   busy: number;
+  steal: number;
   total: number;
-  /** CPU seconds so far of every process, with its group: the measured processes, redis, dovecot, harness (this process, incl. the SMTP sink), other. */
-  procs: Map<number, { group: string; secs: number }>;
+  /**
+   * CPU seconds so far of every process, keyed by pid and start time (a reused pid is another
+   * process), with its group: the measured processes, redis, dovecot, harness (this process, with
+   * the SMTP sink), other.
+   */
+  procs: Map<string, { group: string; secs: number }>;
 }
 
-const DOVECOT_PROCESSES = new Set(['dovecot', 'imap', 'imap-login', 'auth', 'anvil', 'log', 'config', 'stats']);
+const DOVECOT_PROCESSES = new Set(['dovecot', 'imap', 'imap-login', 'auth', 'anvil', 'log', 'config', 'stats', 'indexer', 'indexer-worker', 'dict']);
 
 export function cpuSnapshot(measured: Record<string, (number | undefined)[]>): CpuSnapshot {
   const own = new Map<number, string>();
   for (const [group, pids] of Object.entries(measured)) for (const pid of pids) if (pid) own.set(pid, group);
-  const procs = new Map<number, { group: string; secs: number }>();
+  const procs = new Map<string, { group: string; secs: number }>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
@@ -122,22 +128,29 @@ export function cpuSnapshot(measured: Record<string, (number | undefined)[]>): C
     } catch {
       continue; // gone meanwhile
     }
+    // The command name may hold spaces and parentheses: the fields start after the last ')'.
     const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const secs = (Number(f[11]) + Number(f[12])) / 100;
     const group = own.get(pid) ?? (pid === process.pid ? 'harness' : comm === 'redis-server' ? 'redis' : DOVECOT_PROCESSES.has(comm) ? 'dovecot' : 'other');
-    procs.set(pid, { group, secs });
+    procs.set(`${pid}:${f[19]}`, { group, secs });
   }
-  // cpu  user nice system idle iowait irq softirq steal …
+  // cpu  user nice system idle iowait irq softirq steal (guest time is already in user)
   const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = t.reduce((a, b) => a + b, 0);
-  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0), total, procs };
+  const total = t.reduce((x, y) => x + y, 0);
+  const steal = t[7] ?? 0;
+  return { busy: total - (t[3] ?? 0) - (t[4] ?? 0) - steal, steal, total, procs };
 }
 
 export interface CpuBudget {
-  /** Share of the machine's CPUs that was busy (0–1). */
+  /** Share of the machine's CPU time that was busy, and that the hypervisor gave to others (0–1). */
   busy: number;
-  /** CPU ms per message by group, and all groups together. */
+  steal: number;
+  /**
+   * CPU ms per message by group, and all groups together. `unaccounted` is busy time no process
+   * listed in the second snapshot was charged with: processes that came and went in between,
+   * interrupts — and so anything else that ran on the machine meanwhile.
+   */
   perMsg: Record<string, number>;
   totalMsPerMsg: number;
   /** Messages/s the machine's CPUs allow at 100 % busy with this much CPU per message. */
@@ -147,16 +160,33 @@ export interface CpuBudget {
 /**
  * Per process, so that processes coming and going do not blur the groups: one started after `a`
  * counts in full; one that exited before `b` is missing (so `b` is taken while the measured
- * processes still run, and short-lived helpers are under-counted).
+ * processes still run) and its CPU shows as `unaccounted`.
  */
 export function cpuBudget(a: CpuSnapshot, b: CpuSnapshot, n: number): CpuBudget {
   const perMsg: Record<string, number> = {};
-  for (const [pid, { group, secs }] of b.procs) {
-    const d = secs - (a.procs.get(pid)?.secs ?? 0);
-    if (d > 0) perMsg[group] = (perMsg[group] ?? 0) + (d * 1000) / n;
+  let charged = 0;
+  for (const [key, { group, secs }] of b.procs) {
+    const d = secs - (a.procs.get(key)?.secs ?? 0);
+    if (d <= 0) continue;
+    charged += d;
+    perMsg[group] = (perMsg[group] ?? 0) + (d * 1000) / n;
   }
+  const busySecs = (b.busy - a.busy) / 100;
+  if (busySecs > charged) perMsg.unaccounted = ((busySecs - charged) * 1000) / n;
   const totalMsPerMsg = Object.values(perMsg).reduce((x, y) => x + y, 0);
-  return { busy: (b.busy - a.busy) / Math.max(1, b.total - a.total), perMsg, totalMsPerMsg, ceilingRate: (cpus().length * 1000) / totalMsPerMsg };
+  const ticks = Math.max(1, b.total - a.total);
+  return { busy: (b.busy - a.busy) / ticks, steal: (b.steal - a.steal) / ticks, perMsg, totalMsPerMsg, ceilingRate: (cpus().length * 1000) / totalMsPerMsg };
+}
+
+/** CPU seconds of a process's main thread (its JavaScript thread, for node), 0 once it is gone. */
+export function mainThreadSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 export function percentile(values: number[], p: number): number {

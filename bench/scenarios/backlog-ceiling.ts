@@ -18,7 +18,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { parseImapUrl } from '../../src/sandbox';
 import type { BenchEnv } from '../lib';
-import { cpuBudget, cpuSeconds, cpuSnapshot, SECURITY, until, type CpuBudget } from '../lib';
+import { cpuBudget, cpuSeconds, cpuSnapshot, mainThreadSeconds, SECURITY, until, type CpuBudget } from '../lib';
 
 interface Target {
   imapUrl: string;
@@ -78,7 +78,7 @@ function ackText(subject: string, id: string): { text: string; html: string } {
  * processes of its own, as secdesk does, so that the sink (in this process) is not charged to it:
  * one process, or (`workers` > 0) one fetching process and `workers` answering ones.
  */
-export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: number } = {}): Promise<{ rate: number; cpuMsPerMsg: number; budget: CpuBudget }> {
+export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: number } = {}): Promise<{ rate: number; cpuMsPerMsg: number; budget: CpuBudget; busiestThread: number }> {
   const sink = env.sandbox.smtp.messages;
   const sunkBefore = sink.length;
   const target: Target = { imapUrl: env.sandbox.dovecot.imapUrl(SECURITY), redisUrl: env.sandbox.redis.url, smtpUrl: env.sandbox.smtp.url, n };
@@ -94,7 +94,11 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
     });
   }
   let cpu = 0;
-  const sampleCpu = (): void => void (cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0)));
+  const thread = new Map<number, number>();
+  const sampleCpu = (): void => {
+    cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0));
+    for (const c of children) thread.set(c.pid ?? 0, Math.max(thread.get(c.pid ?? 0) ?? 0, mainThreadSeconds(c.pid ?? 0)));
+  };
   const done = await until(async () => {
     sampleCpu();
     return sink.length - sunkBefore >= n || failed !== null;
@@ -115,7 +119,7 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
   } while (cursor !== '0');
   if (failed !== null) throw new Error(`required work: a process exited with ${failed}`);
   if (!done || sunk < n) throw new Error(`required work: ${sunk} of ${n} replies reached the sink after 10 min`);
-  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n, budget };
+  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n, budget, busiestThread: Math.max(...thread.values()) / seconds };
 }
 
 type Role = 'all' | 'fetch' | 'answer';

@@ -10,7 +10,7 @@ import { appendMessages, parseImapUrl } from '../../src/sandbox';
 import { variedMessage } from '../../src/sandbox/mail-factory';
 import type { BenchEnv } from '../lib';
 import { requiredWork } from './backlog-ceiling';
-import { SECURITY, cpuBudget, cpuSeconds, cpuSnapshot, peakRssMb, spawnSecdesk, startEnv, stopChild, until, type CpuBudget } from '../lib';
+import { SECURITY, cpuBudget, cpuSeconds, cpuSnapshot, mainThreadSeconds, peakRssMb, spawnSecdesk, startEnv, stopChild, until, type CpuBudget } from '../lib';
 
 /** Log-uniform sizes between 2 KB and 200 KB: most mail is small, some is large. */
 function sizeFor(i: number): number {
@@ -42,7 +42,7 @@ async function floor(env: BenchEnv, n: number): Promise<number> {
  * `split`: secdesk as its documented scale-out deployment on one machine — one `secdesk poller` and
  * `workers` × `secdesk worker` processes — instead of one `secdesk run`.
  */
-export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; requiredRate: number; requiredCpuMsPerMsg: number; budget: CpuBudget; requiredBudget: CpuBudget; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
+export async function backlog(n: number, opts: { split?: boolean; workers?: number } = {}): Promise<{ rate: number; floorRate: number; ratio: number; requiredRate: number; requiredCpuMsPerMsg: number; budget: CpuBudget; requiredBudget: CpuBudget; busiestThread: number; requiredBusiestThread: number; seconds: number; peakRssMb: number; cpuMsPerMsg: number; bytes: number }> {
   const env = await startEnv();
   try {
     let bytes = 0;
@@ -61,7 +61,11 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     let cpu = 0;
     const rss = (): number => children.reduce((a, c) => a + peakRssMb(c.pid ?? 0), 0);
     // CPU seconds of secdesk itself: a figure the other processes on a noisy machine barely move.
-    const sampleCpu = (): void => void (cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0)));
+    const thread = new Map<number, number>();
+    const sampleCpu = (): void => {
+      cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0));
+      for (const c of children) thread.set(c.pid ?? 0, Math.max(thread.get(c.pid ?? 0) ?? 0, mainThreadSeconds(c.pid ?? 0)));
+    };
     const done = await until(async () => {
       peak = Math.max(peak, rss());
       sampleCpu();
@@ -75,7 +79,7 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
-    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, budget, requiredBudget: required.budget, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
+    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, budget, requiredBudget: required.budget, busiestThread: Math.max(...thread.values()) / seconds, requiredBusiestThread: required.busiestThread, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
   } finally {
     await env.close();
   }

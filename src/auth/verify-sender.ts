@@ -28,8 +28,10 @@ import { readHeaderFields, trustedAuthResults } from './authentication-results';
  */
 
 /**
- * mailauth (with joi under it) is loaded on the first DKIM check, not at start: it is about an
- * eighth of a process's start-up, and most processes never verify a maintainer's signature.
+ * mailauth (with joi under it) is loaded on the first DKIM check, not at start: it is about a fifth
+ * of the time a process spends loading modules, and most processes never verify a maintainer's
+ * signature. That it can be found is checked at start (createSenderVerifier); a load that still
+ * fails throws from the check, so the message is retried rather than judged unauthenticated.
  */
 let dkimVerify: typeof DkimVerify | null = null;
 async function loadDkimVerify(): Promise<typeof DkimVerify> {
@@ -158,14 +160,16 @@ export function createSenderVerifier(deps: SenderVerifierDeps): SenderVerifier {
       throw new ConfigError(`dns.servers: ${coerceError(e).message} (give IP addresses, optionally with :port)`);
     }
   }
+  require.resolve('mailauth/lib/dkim/verify'); // a broken install fails here, not on a maintainer's mail
 
   async function ownDkim(raw: Buffer, fromAddress: string, fromDomain: string, signatures: number): Promise<DkimOutcome> {
     if (signatures === 0) return { rank: 4, reason: 'no DKIM signature' };
     if (signatures > MAX_DKIM_SIGNATURES) return { rank: 3, reason: `${signatures} DKIM signatures (more than ${MAX_DKIM_SIGNATURES}); not verified` };
     const own = deps.resolver ? null : systemLookup(cfg.dns.servers);
     const resolver = deps.resolver ?? own?.lookup;
+    // Outside the try below: failing to load the verifier says nothing about the mail.
+    const verify = await loadDkimVerify();
     try {
-      const verify = await loadDkimVerify();
       const raced = await withDeadline(verify(raw, { resolver, curTime: clock.now(), minBitLength: MIN_RSA_BITS }), deadlineMs);
       if (!raced.done) {
         own?.cancel();
