@@ -80,7 +80,9 @@ describe('start-up reconcile', () => {
     const c0 = await waitFor('the case', async () => (await h.cases()).find((c) => c.messages[0]?.message_id === '<rec-3@example.org>'));
     expect(Date.parse(c0.received_at)).toBe(internalDate);
     await waitFor('its pages', async () => pd(c0.id).length === 2 && srv.delivered('slack').some((r) => r.rawBody.includes(c0.id)), 20_000);
-    await waitFor('settled', () => settled(queues), 20_000);
+    // Its deadlines had passed when the case was made, so the pages race the acknowledgement, which
+    // goes out from the ingest job: wait for that job (and any mail job) too, not only the pages.
+    await waitFor('settled', () => settled(queues, ['ingest', 'mail', 'escalate', 'page']), 20_000);
     allPagesOnce(c0.id);
     const c1 = await app.store.mustGet(c0.id);
     expect(c1.escalations.map((e) => `${e.clock}-${e.level}`).sort()).toEqual(['acknowledge-1', 'acknowledge-2', 'respond-1']);
