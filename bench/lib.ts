@@ -178,6 +178,24 @@ export function cpuBudget(a: CpuSnapshot, b: CpuSnapshot, n: number): CpuBudget 
   return { busy: (b.busy - a.busy) / ticks, steal: (b.steal - a.steal) / ticks, perMsg, totalMsPerMsg, ceilingRate: (cpus().length * 1000) / totalMsPerMsg };
 }
 
+/**
+ * CPU use of a set of child processes, sampled while they run (a process's figures are gone once it
+ * has exited): their CPU seconds together, and the busiest one's main thread.
+ */
+export function processCpuWatch(pids: () => (number | undefined)[]): { sample(): void; cpuSeconds(): number; busiestThreadShare(seconds: number): number } {
+  let cpu = 0;
+  const thread = new Map<number, number>();
+  return {
+    sample() {
+      const now = pids().filter((p): p is number => p !== undefined);
+      cpu = Math.max(cpu, now.reduce((a, p) => a + cpuSeconds(p), 0));
+      for (const p of now) thread.set(p, Math.max(thread.get(p) ?? 0, mainThreadSeconds(p)));
+    },
+    cpuSeconds: () => cpu,
+    busiestThreadShare: (seconds) => Math.max(0, ...thread.values()) / seconds,
+  };
+}
+
 /** CPU seconds of a process's main thread (its JavaScript thread, for node), 0 once it is gone. */
 export function mainThreadSeconds(pid: number): number {
   try {

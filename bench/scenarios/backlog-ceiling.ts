@@ -18,7 +18,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { parseImapUrl } from '../../src/sandbox';
 import type { BenchEnv } from '../lib';
-import { cpuBudget, cpuSeconds, cpuSnapshot, mainThreadSeconds, SECURITY, until, type CpuBudget } from '../lib';
+import { cpuBudget, cpuSnapshot, processCpuWatch, SECURITY, until, type CpuBudget } from '../lib';
 
 interface Target {
   imapUrl: string;
@@ -93,18 +93,13 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
       if (code !== 0 && code !== null) failed = code;
     });
   }
-  let cpu = 0;
-  const thread = new Map<number, number>();
-  const sampleCpu = (): void => {
-    cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0));
-    for (const c of children) thread.set(c.pid ?? 0, Math.max(thread.get(c.pid ?? 0) ?? 0, mainThreadSeconds(c.pid ?? 0)));
-  };
+  const cpu = processCpuWatch(() => children.map((c) => c.pid));
   const done = await until(async () => {
-    sampleCpu();
+    cpu.sample();
     return sink.length - sunkBefore >= n || failed !== null;
   }, 10 * 60_000, 20);
   const seconds = (Date.now() - start) / 1000;
-  sampleCpu();
+  cpu.sample();
   const budget = cpuBudget(before, cpuSnapshot({ measured: children.map((c) => c.pid) }), n);
   const sunk = sink.length - sunkBefore;
   for (const c of children) c.kill('SIGTERM');
@@ -119,7 +114,7 @@ export async function requiredWork(env: BenchEnv, n: number, opts: { workers?: n
   } while (cursor !== '0');
   if (failed !== null) throw new Error(`required work: a process exited with ${failed}`);
   if (!done || sunk < n) throw new Error(`required work: ${sunk} of ${n} replies reached the sink after 10 min`);
-  return { rate: n / seconds, cpuMsPerMsg: (cpu * 1000) / n, budget, busiestThread: Math.max(...thread.values()) / seconds };
+  return { rate: n / seconds, cpuMsPerMsg: (cpu.cpuSeconds() * 1000) / n, budget, busiestThread: cpu.busiestThreadShare(seconds) };
 }
 
 type Role = 'all' | 'fetch' | 'answer';

@@ -10,7 +10,7 @@ import { appendMessages, parseImapUrl } from '../../src/sandbox';
 import { variedMessage } from '../../src/sandbox/mail-factory';
 import type { BenchEnv } from '../lib';
 import { requiredWork } from './backlog-ceiling';
-import { SECURITY, cpuBudget, cpuSeconds, cpuSnapshot, mainThreadSeconds, peakRssMb, spawnSecdesk, startEnv, stopChild, until, type CpuBudget } from '../lib';
+import { SECURITY, cpuBudget, cpuSnapshot, peakRssMb, processCpuWatch, spawnSecdesk, startEnv, stopChild, until, type CpuBudget } from '../lib';
 
 /** Log-uniform sizes between 2 KB and 200 KB: most mail is small, some is large. */
 function sizeFor(i: number): number {
@@ -58,28 +58,23 @@ export async function backlog(n: number, opts: { split?: boolean; workers?: numb
     const start = Date.now();
     const children = opts.split ? [spawnSecdesk(env, 'poller'), ...Array.from({ length: opts.workers ?? 1 }, () => spawnSecdesk(env, 'worker'))] : [spawnSecdesk(env, 'run')];
     let peak = 0;
-    let cpu = 0;
     const rss = (): number => children.reduce((a, c) => a + peakRssMb(c.pid ?? 0), 0);
     // CPU seconds of secdesk itself: a figure the other processes on a noisy machine barely move.
-    const thread = new Map<number, number>();
-    const sampleCpu = (): void => {
-      cpu = Math.max(cpu, children.reduce((a, c) => a + cpuSeconds(c.pid ?? 0), 0));
-      for (const c of children) thread.set(c.pid ?? 0, Math.max(thread.get(c.pid ?? 0) ?? 0, mainThreadSeconds(c.pid ?? 0)));
-    };
+    const cpu = processCpuWatch(() => children.map((c) => c.pid));
     const done = await until(async () => {
       peak = Math.max(peak, rss());
-      sampleCpu();
+      cpu.sample();
       const cases = await env.redis.zcard('bench:cases');
       return cases >= n && env.sandbox.smtp.messages.length >= n;
     }, 30 * 60_000, 100);
     const seconds = (Date.now() - start) / 1000;
     peak = Math.max(peak, rss());
-    sampleCpu();
+    cpu.sample();
     const budget = cpuBudget(before, cpuSnapshot({ measured: children.map((c) => c.pid) }), n);
     await Promise.all(children.map(stopChild));
     if (!done) throw new Error(`backlog: only ${await env.redis.zcard('bench:cases')} cases / ${env.sandbox.smtp.messages.length} acks after 30 min`);
     const rate = n / seconds;
-    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, budget, requiredBudget: required.budget, busiestThread: Math.max(...thread.values()) / seconds, requiredBusiestThread: required.busiestThread, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu * 1000) / n, bytes };
+    return { rate, floorRate, ratio: rate / floorRate, requiredRate: required.rate, requiredCpuMsPerMsg: required.cpuMsPerMsg, budget, requiredBudget: required.budget, busiestThread: cpu.busiestThreadShare(seconds), requiredBusiestThread: required.busiestThread, seconds, peakRssMb: peak, cpuMsPerMsg: (cpu.cpuSeconds() * 1000) / n, bytes };
   } finally {
     await env.close();
   }
