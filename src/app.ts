@@ -20,6 +20,8 @@ import type { MailJob, Queues } from './queues';
 import { createQueues } from './queues';
 import { armTimers } from './sla/arm-timers';
 import { resolveEscalationPolicy } from './sla/escalation-policy';
+import type { TimerSweep } from './sla/timer-sweep';
+import { createTimerSweep } from './sla/timer-sweep';
 import type { CaseStore } from './store/case-store';
 import { createCaseStore } from './store/case-store';
 import { createEscalateProcessor } from '../workers/escalate-worker';
@@ -92,7 +94,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
     conn.on('error', (err: Error) => log.warn({ component: name, err: { message: err.message } }, 'redis.error'));
   }
   const store = createCaseStore({ redis: data, prefix: cfg.redis.prefix });
-  const queues = createQueues(redis, cfg.redis.prefix, log.child({ component: 'queue' }));
+  const queues = createQueues(redis, cfg.redis.prefix, log.child({ component: 'queue' }), { armAheadMs: cfg.sla.arm_ahead, data });
   const policy = resolveEscalationPolicy(cfg);
   const secret = deriveMessageIdSecret(cfg);
   const security = await createSecurityServices(cfg, { redis: data, log, clock, resolver: opts.resolver, pgpKeys });
@@ -169,6 +171,8 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
     });
   }
 
+  // Far-off deadlines wait in the index; every worker process sweeps them into delayed jobs.
+  const sweep: TimerSweep | null = wantsWorkers && queues.deadlines ? createTimerSweep({ index: queues.deadlines, queues, clock, log }) : null;
   const poller = wantsPoller ? createPoller({ cfg, redis: data, store, queues, log, clock, leaseTtlMs: opts.leaseTtlMs }) : null;
 
   let http: HttpEndpoint | null = null;
@@ -195,6 +199,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
       if (wantsWorkers) {
         const n = await app.reconcile();
         log.info({ armed: n }, 'sla.reconciled');
+        sweep?.start();
       }
       if (poller) void poller.start();
     },
@@ -213,6 +218,7 @@ export async function createApp(cfg: Config, opts: AppOptions): Promise<App> {
         closing ??= (async () => {
           await http?.close();
           await poller?.close();
+          await sweep?.close();
           await workers?.close(force);
           await queues.close();
           mailer?.close();

@@ -16,7 +16,7 @@ import type { Case } from './types';
  * mail form: timeline entries, clocks met, pager incidents resolved, the resolution notice sent.
  */
 export async function runCaseCommand(
-  ctx: { cfg: Config; store: CaseStore; queues: Pick<Queues, 'mail' | 'escalate'>; policy: EscalationPolicy; clock: Clock },
+  ctx: { cfg: Config; store: CaseStore; queues: Pick<Queues, 'mail' | 'escalate' | 'deadlines'>; policy: EscalationPolicy; clock: Clock },
   id: string,
   verb: string,
   args: string[],

@@ -158,7 +158,7 @@ export function buildProgram(io: Io, setCode: (n: number) => void): Command {
       await withStore(cfg, async ({ store, redis }) => {
         if (verb) {
           const log = createLogger({ log: { level: 'silent', pretty: false } });
-          const queues = createQueues(redis, cfg.redis.prefix, log);
+          const queues = createQueues(redis, cfg.redis.prefix, log, { armAheadMs: cfg.sla.arm_ahead });
           try {
             const { results } = await runCaseCommand({ cfg, store, queues, policy: resolveEscalationPolicy(cfg), clock: systemClock }, caseId, verb, args, o.by);
             for (const r of results) io.out(`${r.ok ? 'ok' : 'error'}: ${r.message}\n`);

@@ -84,8 +84,17 @@ export const configSchema = z.object({
   }),
   maintainers: z.array(email).default([]),
   sla: z
-    .object({ acknowledge: duration.default(24 * 3600_000), respond: duration.default(48 * 3600_000) })
-    .default({ acknowledge: 24 * 3600_000, respond: 48 * 3600_000 }),
+    .object({
+      acknowledge: duration.default(24 * 3600_000),
+      respond: duration.default(48 * 3600_000),
+      /**
+       * Timers further off than this wait in a Redis sorted set and become BullMQ delayed jobs this
+       * long before they fall due (one ZADD per new case instead of a job); 0 arms every timer as a
+       * delayed job at once.
+       */
+      arm_ahead: duration.default(10 * 60_000),
+    })
+    .default({ acknowledge: 24 * 3600_000, respond: 48 * 3600_000, arm_ahead: 10 * 60_000 }),
   limits: z
     .object({
       /** Larger messages are kept raw but not parsed beyond their headers; the case says so. */

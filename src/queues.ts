@@ -3,6 +3,8 @@ import { Queue } from 'bullmq';
 import type { KeepJobs } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from './log';
+import type { DeadlineIndex } from './sla/deadline-index';
+import { createDeadlineIndex } from './sla/deadline-index';
 
 /**
  * The BullMQ queues and their job payloads. Payloads carry IDs only — never a message body, a
@@ -64,7 +66,16 @@ export interface Queues {
   mail: Queue<MailJob>;
   escalate: Queue<EscalateJob>;
   page: Queue<PageJob>;
+  /** Far-off SLA deadlines (sla.arm_ahead); null when every timer is a delayed job at once. */
+  deadlines: DeadlineIndex | null;
   close(): Promise<void>;
+}
+
+export interface QueueOptions {
+  /** sla.arm_ahead: deadlines further off than this wait in the deadline index (0: no index). */
+  armAheadMs?: number;
+  /** Connection for the deadline index (the auto-pipelined data connection); BullMQ's when not given. */
+  data?: Redis;
 }
 
 /** Completed jobs are kept a while so a re-added ID stays a no-op; failed ones longer, for post-mortems. */
@@ -73,7 +84,7 @@ export const KEEP: { removeOnComplete: KeepJobs; removeOnFail: KeepJobs } = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
-export function createQueues(connection: Redis, prefix: string, log: Logger): Queues {
+export function createQueues(connection: Redis, prefix: string, log: Logger, options: QueueOptions = {}): Queues {
   // Retention (KEEP) is set on the workers, not on each job: options stored with every job cost
   // memory per armed SLA timer, and 100,000 open cases each hold one.
   const opts = { connection, prefix: `${prefix}:q` };
@@ -89,8 +100,10 @@ export function createQueues(connection: Redis, prefix: string, log: Logger): Qu
     (q as Queue).on('error', (err) => log.warn({ queue: name, err: { message: err.message } }, 'queue.error'));
   }
   let closing: Promise<void> | null = null;
+  const armAhead = options.armAheadMs ?? 0;
   return {
     ...qs,
+    deadlines: armAhead > 0 ? createDeadlineIndex(options.data ?? connection, prefix, armAhead) : null,
     close() {
       closing ??= Promise.allSettled(Object.values(qs).map((q) => (q as Queue).close())).then(() => undefined);
       return closing;

@@ -18,7 +18,10 @@ describe('SLA escalation with nobody answering', () => {
   beforeAll(async () => {
     ensureBuilt();
     srv = await startPagerServer();
-    h = await startHarness({ config: slaConfig(srv, { warning: '2s', acknowledge: '4s', respond: '8s' }) });
+    // arm_ahead 1 s: every step here is more than 1 s off when it is armed, so each waits in the
+    // deadline index and is armed by the timer sweep (the other SLA tests keep the default, 10 min,
+    // and arm their seconds-long timers as delayed jobs at once).
+    h = await startHarness({ config: slaConfig(srv, { warning: '2s', acknowledge: '4s', respond: '8s', armAhead: '1s' }) });
     app = await h.startApp();
     queues = watchQueues(h);
   });
@@ -64,6 +67,14 @@ describe('SLA escalation with nobody answering', () => {
     expect(offsets[1]).toBeGreaterThanOrEqual(4000);
     expect(offsets[2]).toBeGreaterThanOrEqual(8000);
     expect([...offsets].sort((a, b) => a - b)).toEqual(offsets);
+    // Each step's job was made by the sweep about arm_ahead before it fell due, not at ingest (or
+    // when the step before it fired): the timers went through the deadline index.
+    for (const [stepId, at] of [['acknowledge-1', 2000], ['acknowledge-2', 4000], ['respond-1', 8000]] as const) {
+      const job = await app.queues.escalate.getJob(`esc-${id}-${stepId}-${received + at}`);
+      expect(job?.timestamp).toBeGreaterThanOrEqual(received + at - 1000);
+      expect(app.queues.deadlines).not.toBeNull();
+    }
+    expect(await app.queues.deadlines!.size()).toBe(0);
     expect(c.first_response_at).toBeNull();
     expect(c.next_steps_at).toBeNull();
     // The automatic acknowledgement went out and did not meet the acknowledge clock.

@@ -6,6 +6,7 @@ import { PAGER_RETRY } from '../src/pager/retry';
 import type { EscalationPolicy, EscalationStep, SlaClock } from '../src/sla/escalation-policy';
 import { isTimedStep } from '../src/sla/escalation-policy';
 import { armTimers } from '../src/sla/arm-timers';
+import type { TimerQueues } from '../src/sla/arm-timers';
 import { chaserStepFor, clocksToResolve, dueSteps, escalationJobId, fireAt, isClockOpen } from '../src/sla/sla-decide';
 import type { CaseStore } from '../src/store/case-store';
 import type { Case, Escalation } from '../src/types';
@@ -21,7 +22,7 @@ import type { Case, Escalation } from '../src/types';
 
 export interface EscalateDeps {
   store: CaseStore;
-  queues: Pick<Queues, 'page' | 'escalate'>;
+  queues: Pick<Queues, 'page'> & TimerQueues;
   policy: EscalationPolicy;
   clock: Clock;
   log: Logger;

@@ -27,12 +27,14 @@ async function usedMemory(redis: Redis): Promise<number> {
 }
 
 export async function scale(n: number, burst: number): Promise<{ bytesPerCase: number; listSeconds: number; lateP50: number; lateP99: number; fired: number }> {
-  // Deadlines far away for the bulk; the burst gets a 60 s acknowledge clock of its own below.
-  const env = await startEnv({ sla: { acknowledge: '24h', respond: '48h' } });
+  // Deadlines far away for the bulk; the burst's fall due 20–80 s after it is created. With arm_ahead
+  // 10 s every burst timer waits in the deadline index first, so its lateness includes the sweep
+  // that arms it (the default, 10 min, would arm the burst as delayed jobs straight away).
+  const env = await startEnv({ sla: { acknowledge: '24h', respond: '48h', arm_ahead: '10s' } });
   try {
     const store = createCaseStore({ redis: env.redis, prefix: env.cfg.redis.prefix });
     const log = createLogger({ log: { level: 'silent', pretty: false } });
-    const queues = createQueues(env.redis, env.cfg.redis.prefix, log);
+    const queues = createQueues(env.redis, env.cfg.redis.prefix, log, { armAheadMs: env.cfg.sla.arm_ahead });
     const policy = resolveEscalationPolicy(env.cfg);
     const triage = triageForIngest(env.cfg);
     const own = new Set([env.cfg.address]);

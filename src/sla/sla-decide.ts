@@ -98,7 +98,7 @@ export function dedupKey(caseId: string, clock: EscalationClock): string {
  * instead of being ignored as a duplicate of the old one. Several jobs for one step are harmless —
  * the step is recorded on the case and fires once.
  */
-export function escalationJobId(caseId: string, step: EscalationStep, fireAtMs?: number): string {
+export function escalationJobId(caseId: string, step: Pick<EscalationStep, 'id'>, fireAtMs?: number): string {
   return `esc-${caseId}-${step.id}${fireAtMs === undefined ? '' : `-${fireAtMs}`}`.replace(/:/g, '-');
 }
 

@@ -91,10 +91,10 @@ export function report(o: { from: string; id: string; subject?: string; body?: s
 /** The sla/escalation/pager part of a test config, in seconds. */
 export function slaConfig(
   srv: PagerServer,
-  o: { acknowledge: string; respond: string; warning: string; escalation?: Record<string, unknown>[]; extraPager?: Record<string, unknown>; pagerRetry?: string[] },
+  o: { acknowledge: string; respond: string; warning: string; armAhead?: string; escalation?: Record<string, unknown>[]; extraPager?: Record<string, unknown>; pagerRetry?: string[] },
 ): Record<string, unknown> {
   return {
-    sla: { acknowledge: o.acknowledge, respond: o.respond },
+    sla: { acknowledge: o.acknowledge, respond: o.respond, ...(o.armAhead ? { arm_ahead: o.armAhead } : {}) },
     escalation: o.escalation ?? [
       { clock: 'acknowledge', at: o.warning, notify: ['team-email'] },
       { clock: 'acknowledge', at: o.acknowledge, notify: ['pagerduty'] },
